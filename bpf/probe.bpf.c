@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The end-to-end readiness probe: counts one chosen syscall made by one
+ * TGID, through either a raw tracepoint (needs CAP_BPF+CAP_PERFMON only) or
+ * a perf-event tracepoint (also needs the tracefs event id and
+ * perf_event_open). User space makes an exact number of those calls and
+ * expects to read exactly that number back. */
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "probe.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set before load. */
+const volatile __u32 target_tgid = 0;
+const volatile __s64 target_syscall = -1;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PROBE_SLOT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} hits SEC(".maps");
+
+/* Layout of tracefs events/raw_syscalls/sys_enter/format. */
+struct raw_syscalls_sys_enter {
+	unsigned short common_type;
+	unsigned char common_flags;
+	unsigned char common_preempt_count;
+	int common_pid;
+	long id;
+	unsigned long args[6];
+};
+
+static __always_inline void count(__u32 slot, long id)
+{
+	if (id != target_syscall)
+		return;
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) != target_tgid)
+		return;
+	__u64 *value = bpf_map_lookup_elem(&hits, &slot);
+	if (value)
+		__sync_fetch_and_add(value, 1);
+}
+
+SEC("raw_tp/sys_enter")
+int probe_raw_tp(struct bpf_raw_tracepoint_args *ctx)
+{
+	count(PROBE_SLOT_RAW_TP, (long)ctx->args[1]);
+	return 0;
+}
+
+SEC("tp/raw_syscalls/sys_enter")
+int probe_perf_tp(struct raw_syscalls_sys_enter *ctx)
+{
+	count(PROBE_SLOT_PERF_TP, ctx->id);
+	return 0;
+}

@@ -1,0 +1,46 @@
+# bpf_object(NAME)
+#
+# Compiles bpf/NAME.bpf.c for the BPF target with clang and turns the object
+# into a libbpf skeleton header with `bpftool gen skeleton`, both at build
+# time. Defines the INTERFACE target NAME_skel; linking it puts NAME.skel.h
+# on the include path and pulls in libbpf.
+find_program(BPF_CLANG NAMES clang clang-16 clang-15 clang-14 REQUIRED)
+find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
+
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  set(BPF_TARGET_ARCH x86)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
+  set(BPF_TARGET_ARCH arm64)
+else()
+  set(BPF_TARGET_ARCH ${CMAKE_SYSTEM_PROCESSOR})
+endif()
+
+# clang -target bpf does not search the multiarch include directory where
+# Debian keeps <asm/types.h>.
+set(BPF_MULTIARCH_INCLUDE /usr/include/${CMAKE_LIBRARY_ARCHITECTURE})
+
+function(bpf_object NAME)
+  set(src ${CMAKE_CURRENT_SOURCE_DIR}/${NAME}.bpf.c)
+  set(obj ${CMAKE_CURRENT_BINARY_DIR}/${NAME}.bpf.o)
+  set(skel ${CMAKE_CURRENT_BINARY_DIR}/${NAME}.skel.h)
+  add_custom_command(
+    OUTPUT ${obj}
+    COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
+            -Wall -Werror
+            -I${CMAKE_CURRENT_SOURCE_DIR} -I${BPF_MULTIARCH_INCLUDE}
+            -c ${src} -o ${obj}
+    DEPENDS ${src} ${CMAKE_CURRENT_SOURCE_DIR}/${NAME}.h
+    COMMENT "BPF ${NAME}.bpf.c"
+    VERBATIM)
+  add_custom_command(
+    OUTPUT ${skel}
+    COMMAND ${BPFTOOL} gen skeleton ${obj} name ${NAME}_bpf > ${skel}
+    DEPENDS ${obj}
+    COMMENT "skeleton ${NAME}.skel.h"
+    VERBATIM)
+  add_custom_target(${NAME}_skel_gen DEPENDS ${skel})
+  add_library(${NAME}_skel INTERFACE)
+  add_dependencies(${NAME}_skel ${NAME}_skel_gen)
+  target_include_directories(${NAME}_skel INTERFACE ${CMAKE_CURRENT_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(${NAME}_skel INTERFACE PkgConfig::LIBBPF)
+endfunction()
