@@ -1,0 +1,51 @@
+// The permission model: from a snapshot of the host and a subject (a user
+// with a set of effective capabilities), predict whether each probe flavour
+// would load and attach, and if not, at which stage, why, and the smallest
+// change that fixes it. The probes are the ground truth; a disagreement
+// between this model and a probe is a bug in the model.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "libcheck/probe.h"
+#include "libcheck/snapshot.h"
+
+namespace bpfready {
+
+struct Subject {
+  std::string name;  // "root", "alice", "this process"
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::uint64_t effective_caps = 0;
+  [[nodiscard]] bool in_group(gid_t group) const;
+};
+
+// The current process as the snapshot saw it.
+Subject subject_from_snapshot(const Snapshot& snapshot);
+
+struct Prediction {
+  ProbeFlavour flavour = ProbeFlavour::raw_tp;
+  bool ok = false;
+  ProbeStage stage = ProbeStage::readback;  // predicted failing stage when !ok
+  int errnum = 0;                           // predicted errno when !ok
+  std::string reason;                       // one line
+  std::string remedy;                       // exact command(s); empty when ok
+  bool certain = true;                      // false when a fact was unknown
+};
+
+Prediction predict(const Snapshot& snapshot, const Subject& subject, ProbeFlavour flavour,
+                   const std::string& binary_for_remedy);
+
+// Whether SUBJECT may search a directory / read a file with this meta.
+bool may_search(const FileMeta& dir, const Subject& subject);
+bool may_read(const FileMeta& file, const Subject& subject);
+
+// One line that explains a real probe failure from its stage and errno.
+std::string explain_probe_failure(const ProbeOutcome& outcome, const Snapshot& snapshot);
+
+}  // namespace bpfready

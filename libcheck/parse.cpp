@@ -1,0 +1,180 @@
+#include "libcheck/parse.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace bpfready {
+
+std::string_view trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return text.substr(first, last - first + 1);
+}
+
+std::vector<std::string> split(std::string_view text, std::string_view separators) {
+  std::vector<std::string> pieces;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto end = text.find_first_of(separators, start);
+    const auto piece = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (!piece.empty()) pieces.emplace_back(piece);
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return pieces;
+}
+
+std::optional<long> parse_sysctl_int(std::string_view text) {
+  text = trim(text);
+  long value = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+std::string KernelVersion::str() const {
+  return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(patch);
+}
+
+std::optional<KernelVersion> parse_kernel_version(std::string_view release) {
+  release = trim(release);
+  KernelVersion version;
+  int* parts[] = {&version.major, &version.minor, &version.patch};
+  const char* cursor = release.data();
+  const char* end = release.data() + release.size();
+  for (std::size_t i = 0; i < 3; ++i) {
+    const auto [ptr, ec] = std::from_chars(cursor, end, *parts[i]);
+    if (ec != std::errc()) {
+      if (i < 2) return std::nullopt;  // major.minor is the least we accept
+      break;
+    }
+    cursor = ptr;
+    if (cursor == end || *cursor != '.') break;
+    ++cursor;
+  }
+  return version;
+}
+
+KernelConfigOptions parse_kernel_config(std::string_view text) {
+  KernelConfigOptions options;
+  constexpr std::string_view not_set_suffix = " is not set";
+  for (const auto& raw : split(text, "\n")) {
+    const auto line = trim(raw);
+    if (line.starts_with("# CONFIG_") && line.ends_with(not_set_suffix)) {
+      const auto name = line.substr(2, line.size() - 2 - not_set_suffix.size());
+      options[std::string(name)] = "n";
+    } else if (line.starts_with("CONFIG_")) {
+      const auto eq = line.find('=');
+      if (eq == std::string_view::npos) continue;
+      options[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
+    }
+  }
+  return options;
+}
+
+Expected<std::string> gunzip(std::string_view compressed) {
+  z_stream stream{};
+  // 16 + MAX_WBITS: expect a gzip header, not a raw zlib stream.
+  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) return SysError::plain("zlib: cannot initialise inflate");
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));  // NOLINT: zlib's API is not const
+  stream.avail_in = static_cast<uInt>(compressed.size());
+  std::string out;
+  char buffer[16384];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    stream.next_out = reinterpret_cast<Bytef*>(buffer);
+    stream.avail_out = sizeof buffer;
+    rc = inflate(&stream, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) break;
+    out.append(buffer, sizeof buffer - stream.avail_out);
+    if (rc == Z_OK && stream.avail_in == 0 && stream.avail_out != 0) break;  // truncated input
+  }
+  inflateEnd(&stream);
+  if (rc != Z_STREAM_END) return SysError::plain("gzip data is corrupt or truncated");
+  return out;
+}
+
+std::string_view to_string(LockdownMode mode) {
+  switch (mode) {
+    case LockdownMode::none: return "none";
+    case LockdownMode::integrity: return "integrity";
+    case LockdownMode::confidentiality: return "confidentiality";
+  }
+  return "unknown";
+}
+
+std::optional<LockdownMode> parse_lockdown(std::string_view text) {
+  for (const auto& word : split(text, " \t\n")) {
+    if (word.size() < 3 || word.front() != '[' || word.back() != ']') continue;
+    const auto name = std::string_view(word).substr(1, word.size() - 2);
+    if (name == "none") return LockdownMode::none;
+    if (name == "integrity") return LockdownMode::integrity;
+    if (name == "confidentiality") return LockdownMode::confidentiality;
+  }
+  return std::nullopt;
+}
+
+bool ProcessCreds::in_group(gid_t group) const {
+  return group == egid || std::find(groups.begin(), groups.end(), group) != groups.end();
+}
+
+namespace {
+bool parse_hex_mask(std::string_view text, std::uint64_t& out) {
+  text = trim(text);
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out, 16);
+  return !text.empty() && ec == std::errc() && ptr == text.data() + text.size();
+}
+template <class Id>
+bool parse_ids(std::string_view text, std::vector<Id>& out) {
+  for (const auto& field : split(text, " \t")) {
+    unsigned long value = 0;
+    const auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
+    if (ec != std::errc() || ptr != field.data() + field.size()) return false;
+    out.push_back(static_cast<Id>(value));
+  }
+  return true;
+}
+}  // namespace
+
+std::optional<ProcessCreds> parse_proc_status(std::string_view text) {
+  ProcessCreds creds;
+  unsigned seen = 0;
+  for (const auto& line : split(text, "\n")) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const auto key = std::string_view(line).substr(0, colon);
+    const auto value = std::string_view(line).substr(colon + 1);
+    if (key == "Uid" || key == "Gid") {
+      std::vector<unsigned> ids;
+      if (!parse_ids(value, ids) || ids.size() < 2) return std::nullopt;
+      if (key == "Uid") {
+        creds.uid = ids[0];
+        creds.euid = ids[1];
+      } else {
+        creds.gid = ids[0];
+        creds.egid = ids[1];
+      }
+      seen |= key == "Uid" ? 1U : 2U;
+    } else if (key == "Groups") {
+      if (!parse_ids(value, creds.groups)) return std::nullopt;
+    } else {
+      std::uint64_t* target = key == "CapInh"   ? &creds.cap_inheritable
+                              : key == "CapPrm" ? &creds.cap_permitted
+                              : key == "CapEff" ? &creds.cap_effective
+                              : key == "CapBnd" ? &creds.cap_bounding
+                              : key == "CapAmb" ? &creds.cap_ambient
+                                                : nullptr;
+      if (target == nullptr) continue;
+      if (!parse_hex_mask(value, *target)) return std::nullopt;
+      seen |= 4U;
+    }
+  }
+  if ((seen & 7U) != 7U) return std::nullopt;
+  return creds;
+}
+
+}  // namespace bpfready

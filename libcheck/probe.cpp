@@ -1,0 +1,194 @@
+#include "libcheck/probe.h"
+
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+
+#include "bpf/probe.h"
+#include "libcheck/parse.h"
+#include "probe.skel.h"
+
+namespace bpfready {
+
+std::string_view to_string(ProbeFlavour flavour) {
+  return flavour == ProbeFlavour::raw_tp ? "raw_tp" : "perf_tp";
+}
+
+std::string_view to_string(ProbeStage stage) {
+  switch (stage) {
+    case ProbeStage::open: return "open";
+    case ProbeStage::load: return "load";
+    case ProbeStage::tracefs_id: return "tracefs_id";
+    case ProbeStage::perf_event_open: return "perf_event_open";
+    case ProbeStage::attach: return "attach";
+    case ProbeStage::trigger: return "trigger";
+    case ProbeStage::readback: return "readback";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// libbpf prints through one process-wide callback; collect its messages
+// instead of letting them reach the user's terminal.
+std::mutex log_mutex;
+std::string* log_sink = nullptr;
+
+int collect_libbpf_log(enum libbpf_print_level /*level*/, const char* format, va_list args) {
+  char line[1024];
+  const int n = std::vsnprintf(line, sizeof line, format, args);
+  if (log_sink != nullptr && n > 0) log_sink->append(line);
+  return n;
+}
+
+class LogCapture {
+ public:
+  explicit LogCapture(std::string& sink) : lock_(log_mutex) {
+    log_sink = &sink;
+    previous_ = libbpf_set_print(collect_libbpf_log);
+  }
+  ~LogCapture() {
+    libbpf_set_print(previous_);
+    log_sink = nullptr;
+  }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+ private:
+  std::lock_guard<std::mutex> lock_;
+  libbpf_print_fn_t previous_ = nullptr;
+};
+
+struct SkeletonDestroy {
+  void operator()(probe_bpf* skel) const { probe_bpf::destroy(skel); }
+};
+struct LinkDestroy {
+  void operator()(bpf_link* link) const { bpf_link__destroy(link); }
+};
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  [[nodiscard]] int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+ProbeOutcome failed(ProbeOutcome outcome, ProbeStage stage, int errnum, std::string detail) {
+  outcome.ok = false;
+  outcome.stage = stage;
+  outcome.errnum = errnum;
+  outcome.detail = std::move(detail);
+  return outcome;
+}
+
+}  // namespace
+
+ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options) {
+  ProbeOutcome outcome;
+  outcome.flavour = flavour;
+  LogCapture capture(outcome.libbpf_log);
+
+  std::unique_ptr<probe_bpf, SkeletonDestroy> skel(probe_bpf::open());
+  if (!skel) return failed(std::move(outcome), ProbeStage::open, errno, "cannot open the probe object");
+
+  skel->rodata->target_tgid = static_cast<__u32>(::getpid());
+  skel->rodata->target_syscall = SYS_getppid;
+  const bool raw = flavour == ProbeFlavour::raw_tp;
+  bpf_program__set_autoload(skel->progs.probe_raw_tp, raw);
+  bpf_program__set_autoload(skel->progs.probe_perf_tp, !raw);
+
+  if (probe_bpf::load(skel.get()) != 0) {
+    const int err = errno;
+    return failed(std::move(outcome), ProbeStage::load, err,
+                  std::string("loading the ") + (raw ? "raw tracepoint" : "tracepoint") + " program failed: " +
+                      std::strerror(err));
+  }
+
+  std::unique_ptr<bpf_link, LinkDestroy> link;
+  Fd perf_fd;
+  if (raw) {
+    link.reset(bpf_program__attach_raw_tracepoint(skel->progs.probe_raw_tp, "sys_enter"));
+    if (!link) {
+      const int err = errno;
+      return failed(std::move(outcome), ProbeStage::attach, err,
+                    std::string("attaching to raw tracepoint sys_enter failed: ") + std::strerror(err));
+    }
+  } else {
+    if (options.tracefs_dir.empty()) {
+      return failed(std::move(outcome), ProbeStage::tracefs_id, ENOENT,
+                    "tracefs is not mounted, so the tracepoint's event id cannot be read");
+    }
+    // Done by hand rather than by bpf_program__attach_tracepoint so that a
+    // failure names its exact step: reading the id, or perf_event_open.
+    const std::string id_path = options.tracefs_dir + "/events/raw_syscalls/sys_enter/id";
+    FILE* id_file = std::fopen(id_path.c_str(), "re");
+    if (id_file == nullptr) {
+      const int err = errno;
+      return failed(std::move(outcome), ProbeStage::tracefs_id, err,
+                    "cannot read " + id_path + ": " + std::strerror(err));
+    }
+    char id_text[32] = {};
+    const bool read_ok = std::fgets(id_text, sizeof id_text, id_file) != nullptr;
+    std::fclose(id_file);
+    const auto id = read_ok ? parse_sysctl_int(id_text) : std::nullopt;
+    if (!id) return failed(std::move(outcome), ProbeStage::tracefs_id, EINVAL, id_path + " does not hold a number");
+
+    perf_event_attr attr{};
+    attr.type = PERF_TYPE_TRACEPOINT;
+    attr.size = sizeof attr;
+    attr.config = static_cast<__u64>(*id);
+    attr.sample_period = 1;
+    attr.wakeup_events = 1;
+    // pid -1, cpu 0: the program runs on every CPU; the event only anchors it.
+    perf_fd = Fd(static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC)));
+    if (perf_fd.get() < 0) {
+      const int err = errno;
+      return failed(std::move(outcome), ProbeStage::perf_event_open, err,
+                    std::string("perf_event_open for raw_syscalls/sys_enter failed: ") + std::strerror(err));
+    }
+    link.reset(bpf_program__attach_perf_event(skel->progs.probe_perf_tp, perf_fd.get()));
+    if (!link) {
+      const int err = errno;
+      return failed(std::move(outcome), ProbeStage::attach, err,
+                    std::string("attaching the program to the perf event failed: ") + std::strerror(err));
+    }
+  }
+
+  outcome.expected = options.trigger_calls;
+  for (unsigned i = 0; i < options.trigger_calls; ++i) ::syscall(SYS_getppid);
+
+  const __u32 slot = raw ? PROBE_SLOT_RAW_TP : PROBE_SLOT_PERF_TP;
+  __u64 value = 0;
+  if (bpf_map__lookup_elem(skel->maps.hits, &slot, sizeof slot, &value, sizeof value, 0) != 0) {
+    const int err = errno;
+    return failed(std::move(outcome), ProbeStage::readback, err,
+                  std::string("reading the counter back failed: ") + std::strerror(err));
+  }
+  outcome.counted = value;
+  if (value != outcome.expected) {
+    return failed(std::move(outcome), ProbeStage::readback, 0,
+                  "made " + std::to_string(outcome.expected) + " getppid calls but the program counted " +
+                      std::to_string(value));
+  }
+  outcome.ok = true;
+  outcome.stage = ProbeStage::readback;
+  outcome.detail = "loaded, attached, and counted " + std::to_string(value) + " of " +
+                   std::to_string(outcome.expected) + " getppid calls";
+  return outcome;
+}
+
+}  // namespace bpfready

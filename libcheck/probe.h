@@ -1,0 +1,40 @@
+// The end-to-end proof: load a minimal program, attach it, make an exact
+// number of syscalls and read the count back.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace bpfready {
+
+enum class ProbeFlavour {
+  raw_tp,   // raw_tp/sys_enter: CAP_BPF + CAP_PERFMON, no tracefs
+  perf_tp,  // tp/raw_syscalls/sys_enter: also the tracefs event id and perf_event_open
+};
+std::string_view to_string(ProbeFlavour flavour);  // "raw_tp", "perf_tp"
+
+enum class ProbeStage { open, load, tracefs_id, perf_event_open, attach, trigger, readback };
+std::string_view to_string(ProbeStage stage);
+
+struct ProbeOutcome {
+  ProbeFlavour flavour = ProbeFlavour::raw_tp;
+  bool ok = false;
+  ProbeStage stage = ProbeStage::open;  // the stage that failed; readback when ok
+  int errnum = 0;                       // errno of the failing step, 0 if none
+  std::string detail;                   // one line: what failed, or what was proven
+  std::uint64_t expected = 0;           // syscalls made
+  std::uint64_t counted = 0;            // syscalls the program saw
+  std::string libbpf_log;               // libbpf's own messages, for --verbose
+};
+
+struct ProbeOptions {
+  std::string tracefs_dir;  // where tracefs is mounted; empty when it is not
+  unsigned trigger_calls = 1000;
+};
+
+// Runs on the live host only. Never throws; every failure is in the outcome.
+// Every program, link and perf event it creates is closed before it returns.
+ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options);
+
+}  // namespace bpfready

@@ -1,0 +1,31 @@
+// One result model, several renderers. Nothing prints while checks run.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "libcheck/checks.h"
+
+namespace bpfready {
+
+inline constexpr int kReportSchemaVersion = 1;
+
+struct Report {
+  std::string tool_version;
+  std::string hostname;
+  std::string kernel_release;
+  bool live = true;
+  std::vector<CheckResult> checks;
+  std::vector<Verdict> verdicts;
+  std::vector<std::string> required_verdicts;  // which verdicts decide the exit code
+};
+
+// 0 ready, 1 not ready, 2 a prediction contradicted by its probe (model bug).
+int exit_code(const Report& report);
+
+std::string render_text(const Report& report, bool colour, bool verbose);
+nlohmann::json render_json(const Report& report);
+std::string render_prometheus(const Report& report);
+
+}  // namespace bpfready

@@ -1,0 +1,90 @@
+// Everything the checks look at, read once through a SystemRoot. Checks and
+// verdicts are pure functions of a Snapshot, so unit tests build one from a
+// fixture tree (and may set probe outcomes by hand).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcheck/caps.h"
+#include "libcheck/mounts.h"
+#include "libcheck/parse.h"
+#include "libcheck/probe.h"
+#include "libcheck/system_root.h"
+
+namespace bpfready {
+
+// A file on the way to the tracefs event id, with its owner and mode.
+struct PathFact {
+  std::string path;               // absolute host path
+  std::optional<FileMeta> meta;   // nullopt when it could not be stat()ed
+  std::string error;              // why not
+};
+
+// A sysctl setting persisted in a file (sysctl.d, sysctl.conf).
+struct PersistedSysctl {
+  std::string file;
+  std::string key;    // "kernel.unprivileged_bpf_disabled"
+  std::string value;  // as written
+};
+
+struct Snapshot {
+  bool live = true;  // read from this host (probes possible), not a fixture
+
+  std::string kernel_release;
+  std::optional<KernelVersion> kernel;
+
+  std::optional<KernelConfigOptions> kernel_config;  // nullopt: no config found (unknown)
+  std::string kernel_config_source;                  // the file it came from
+  std::vector<std::string> kernel_config_searched;   // every place looked at
+
+  bool btf_vmlinux = false;
+
+  // "kernel.unprivileged_bpf_disabled" -> value; nullopt when unreadable.
+  std::map<std::string, std::optional<long>> sysctls;
+  std::vector<PersistedSysctl> persisted_sysctls;  // only the bpf/perf relevant keys
+
+  std::optional<ProcessCreds> creds;  // this process, from /proc/self/status
+  std::optional<long> memlock_limit_bytes;  // soft RLIMIT_MEMLOCK; nullopt: unlimited or unknown
+
+  std::string binary_path;                 // the running (or named) binary
+  std::optional<FileCaps> binary_caps;     // its file capabilities, if any
+  std::string binary_caps_error;           // set when they could not be read
+
+  std::vector<MountEntry> mounts;
+  std::string mounts_error;
+  std::optional<MountEntry> tracefs;  // preferred: /sys/kernel/tracing
+  std::optional<MountEntry> debugfs;
+  std::optional<FileMeta> debugfs_meta;
+  // tracefs root, events, events/raw_syscalls, .../sys_enter, .../sys_enter/id
+  std::vector<PathFact> tracefs_id_chain;
+  // Live only: whether this process could open the id file for reading.
+  std::optional<bool> tracefs_id_readable;
+  std::string tracefs_id_error;
+
+  std::optional<LockdownMode> lockdown;  // nullopt: securityfs not mounted or file absent
+  bool securityfs_mounted = false;
+
+  std::optional<ProbeOutcome> probe_raw_tp;
+  std::optional<ProbeOutcome> probe_perf_tp;
+
+  [[nodiscard]] std::optional<long> sysctl(const std::string& key) const;
+  // "y"/"m" -> true, "n" -> false, no config or absent option -> nullopt.
+  [[nodiscard]] std::optional<bool> config_enabled(const std::string& option) const;
+  [[nodiscard]] std::string tracefs_dir() const;  // host path, empty if not mounted
+};
+
+struct CollectOptions {
+  bool run_probes = true;   // ignored for fixture roots
+  std::string binary_path;  // empty: the running executable (/proc/self/exe)
+  unsigned probe_calls = 1000;
+};
+
+Snapshot collect_snapshot(const SystemRoot& root, const CollectOptions& options);
+
+// The sysctls the checks read, as "kernel.name" keys.
+const std::vector<std::string>& relevant_sysctls();
+
+}  // namespace bpfready

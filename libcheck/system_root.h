@@ -1,0 +1,48 @@
+// Every read of host state goes through a SystemRoot, so that tests can point
+// the checks at a fixture tree that imitates another host.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "libcheck/expected.h"
+
+namespace bpfready {
+
+struct FileMeta {
+  mode_t mode = 0;  // full st_mode, type bits included
+  uid_t uid = 0;
+  gid_t gid = 0;
+  [[nodiscard]] bool is_dir() const { return S_ISDIR(mode); }
+  [[nodiscard]] mode_t permissions() const { return mode & 07777; }
+};
+
+class SystemRoot {
+ public:
+  // "/" is the live host. Any other directory is a fixture tree; its file
+  // ".bpfready-meta" may give owner and mode for paths that git cannot
+  // store, one "PATH MODE_OCTAL UID GID" per line (PATH absolute).
+  explicit SystemRoot(std::filesystem::path root = "/");
+
+  [[nodiscard]] bool is_live() const { return live_; }
+  [[nodiscard]] const std::filesystem::path& root() const { return root_; }
+
+  // Maps an absolute host path ("/proc/sys/kernel/osrelease") into this root.
+  [[nodiscard]] std::filesystem::path path(std::string_view absolute) const;
+
+  [[nodiscard]] Expected<std::string> read(std::string_view absolute) const;
+  [[nodiscard]] Expected<FileMeta> stat(std::string_view absolute) const;
+  [[nodiscard]] bool exists(std::string_view absolute) const;
+
+ private:
+  std::filesystem::path root_;
+  bool live_ = true;
+  std::map<std::string, FileMeta, std::less<>> meta_overrides_;
+};
+
+}  // namespace bpfready
