@@ -8,6 +8,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 
@@ -82,6 +83,10 @@ class Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   [[nodiscard]] int get() const { return fd_; }
+  void reset(int fd) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
 
  private:
   int fd_;
@@ -154,7 +159,7 @@ ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options) {
     attr.sample_period = 1;
     attr.wakeup_events = 1;
     // pid -1, cpu 0: the program runs on every CPU; the event only anchors it.
-    perf_fd = Fd(static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC)));
+    perf_fd.reset(static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC)));
     if (perf_fd.get() < 0) {
       const int err = errno;
       return failed(std::move(outcome), ProbeStage::perf_event_open, err,

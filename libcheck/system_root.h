@@ -2,6 +2,7 @@
 // the checks at a fixture tree that imitates another host.
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <filesystem>

@@ -1,0 +1,209 @@
+#include "libcheck/access.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "libcheck/caps.h"
+
+namespace bpfready {
+
+bool Subject::in_group(gid_t group) const {
+  return group == gid || std::find(groups.begin(), groups.end(), group) != groups.end();
+}
+
+Subject subject_from_snapshot(const Snapshot& snapshot) {
+  Subject subject;
+  subject.name = "this process";
+  if (snapshot.creds) {
+    subject.uid = snapshot.creds->euid;
+    subject.gid = snapshot.creds->egid;
+    subject.groups = snapshot.creds->groups;
+    subject.effective_caps = snapshot.creds->cap_effective;
+  }
+  return subject;
+}
+
+namespace {
+
+// Classic DAC: the owner class decides if the owner matches, else the group
+// class if any group matches, else "other". Capabilities come first.
+bool dac_allows(const FileMeta& meta, const Subject& subject, mode_t owner_bit) {
+  const mode_t group_bit = owner_bit >> 3;
+  const mode_t other_bit = owner_bit >> 6;
+  if (meta.uid == subject.uid) return (meta.mode & owner_bit) != 0;
+  if (subject.in_group(meta.gid)) return (meta.mode & group_bit) != 0;
+  return (meta.mode & other_bit) != 0;
+}
+
+bool kernel_at_least(const Snapshot& snap, int major, int minor) {
+  return !snap.kernel || *snap.kernel >= KernelVersion{major, minor, 0};
+}
+
+Prediction fail_at(Prediction p, ProbeStage stage, int errnum, std::string reason, std::string remedy) {
+  p.ok = false;
+  p.stage = stage;
+  p.errnum = errnum;
+  p.reason = std::move(reason);
+  p.remedy = std::move(remedy);
+  return p;
+}
+
+std::string setcap_remedy(const std::string& binary, std::string_view caps) {
+  const std::string target = binary.empty() ? "BINARY" : binary;
+  return "sudo setcap " + std::string(caps) + "=ep " + target;
+}
+
+// The tracefs-setup command that grants read-only tracefs access to a group.
+std::string tracefs_read_remedy(const Subject& subject, const std::string& binary) {
+  std::string command = "sudo tracefs-setup apply --tracefs-read";
+  if (!subject.name.empty() && subject.name != "this process") command += " --user " + subject.name;
+  if (!binary.empty()) command += " --binary " + binary;
+  return command;
+}
+
+}  // namespace
+
+bool may_search(const FileMeta& dir, const Subject& subject) {
+  if (has_cap(subject.effective_caps, kCapDacOverride) || has_cap(subject.effective_caps, kCapDacReadSearch)) {
+    return true;
+  }
+  return dac_allows(dir, subject, S_IXUSR);
+}
+
+bool may_read(const FileMeta& file, const Subject& subject) {
+  if (has_cap(subject.effective_caps, kCapDacOverride) || has_cap(subject.effective_caps, kCapDacReadSearch)) {
+    return true;
+  }
+  return dac_allows(file, subject, S_IRUSR);
+}
+
+Prediction predict(const Snapshot& snap, const Subject& subject, ProbeFlavour flavour,
+                   const std::string& binary_for_remedy) {
+  Prediction p;
+  p.flavour = flavour;
+  p.certain = snap.kernel.has_value();
+  const std::uint64_t caps = subject.effective_caps;
+  const bool sys_admin = has_cap(caps, kCapSysAdmin);
+
+  if (snap.config_enabled("CONFIG_BPF_SYSCALL") == false) {
+    return fail_at(p, ProbeStage::load, ENOSYS, "the kernel is built without CONFIG_BPF_SYSCALL",
+                   "boot a kernel built with CONFIG_BPF_SYSCALL=y");
+  }
+  if (!kernel_at_least(snap, 4, 17)) {
+    return fail_at(p, ProbeStage::load, EINVAL, "kernel " + snap.kernel->str() + " predates raw tracepoints (4.17)",
+                   "boot a kernel of version 5.8 or newer");
+  }
+
+  // Loading a tracing program: CAP_BPF and CAP_PERFMON since 5.8, CAP_SYS_ADMIN before.
+  if (kernel_at_least(snap, 5, 8)) {
+    const bool bpf = has_cap(caps, kCapBpf) || sys_admin;
+    const bool perfmon = has_cap(caps, kCapPerfmon) || sys_admin;
+    if (!bpf || !perfmon) {
+      std::string missing = !bpf && !perfmon ? "CAP_BPF and CAP_PERFMON" : !bpf ? "CAP_BPF" : "CAP_PERFMON";
+      return fail_at(p, ProbeStage::load, EPERM,
+                     "loading a tracing program needs CAP_BPF and CAP_PERFMON; missing " + missing,
+                     setcap_remedy(binary_for_remedy, "cap_bpf,cap_perfmon"));
+    }
+  } else if (!sys_admin) {
+    return fail_at(p, ProbeStage::load, EPERM,
+                   "kernel " + (snap.kernel ? snap.kernel->str() : std::string("?")) +
+                       " has no CAP_BPF (5.8+); loading needs CAP_SYS_ADMIN",
+                   setcap_remedy(binary_for_remedy, "cap_sys_admin"));
+  }
+
+  if (flavour == ProbeFlavour::raw_tp) {
+    p.ok = true;
+    p.reason = "raw tracepoints need only CAP_BPF and CAP_PERFMON, which are present";
+    return p;
+  }
+
+  // perf-event tracepoint: the event id comes from tracefs.
+  if (snap.config_enabled("CONFIG_BPF_EVENTS") == false || snap.config_enabled("CONFIG_FTRACE_SYSCALLS") == false) {
+    return fail_at(p, ProbeStage::tracefs_id, ENOENT,
+                   "the kernel has no raw_syscalls tracepoint events (CONFIG_BPF_EVENTS or CONFIG_FTRACE_SYSCALLS off)",
+                   "use a raw-tracepoint tool such as syscount, or boot a kernel with both options");
+  }
+  if (!snap.tracefs) {
+    return fail_at(p, ProbeStage::tracefs_id, ENOENT, "tracefs is not mounted",
+                   "sudo mount -t tracefs nodev /sys/kernel/tracing");
+  }
+  for (const auto& fact : snap.tracefs_id_chain) {
+    const bool is_id_file = &fact == &snap.tracefs_id_chain.back();
+    if (!fact.meta) {
+      // The live fact decides when a parent hid the file from us.
+      if (snap.tracefs_id_readable.has_value() && subject.name == "this process") {
+        if (*snap.tracefs_id_readable) break;
+        return fail_at(p, ProbeStage::tracefs_id, EACCES, "cannot read the tracefs event id: " + snap.tracefs_id_error,
+                       tracefs_read_remedy(subject, binary_for_remedy));
+      }
+      if (fact.error.find("Permission denied") != std::string::npos) {
+        p.certain = false;
+        return fail_at(p, ProbeStage::tracefs_id, EACCES, "cannot inspect " + fact.path + " (" + fact.error + ")",
+                       tracefs_read_remedy(subject, binary_for_remedy));
+      }
+      return fail_at(p, ProbeStage::tracefs_id, ENOENT, fact.path + " does not exist",
+                     "use a raw-tracepoint tool such as syscount; this kernel lacks the raw_syscalls events");
+    }
+    const bool allowed = is_id_file ? may_read(*fact.meta, subject) : may_search(*fact.meta, subject);
+    if (!allowed) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(fact.meta->permissions()));
+      return fail_at(p, ProbeStage::tracefs_id, EACCES,
+                     std::string(is_id_file ? "cannot read " : "cannot enter ") + fact.path + " (mode " + mode +
+                         ", uid " + std::to_string(fact.meta->uid) + ", gid " + std::to_string(fact.meta->gid) + ")",
+                     tracefs_read_remedy(subject, binary_for_remedy));
+    }
+  }
+
+  // perf_event_open: Debian and Ubuntu kernels patched with
+  // CONFIG_SECURITY_PERF_EVENTS_RESTRICT refuse it without CAP_SYS_ADMIN when
+  // perf_event_paranoid > 2; mainline treats values above 2 like 2.
+  const auto paranoid = snap.sysctl("kernel.perf_event_paranoid");
+  if (paranoid && *paranoid > 2 && !sys_admin) {
+    const auto restrict_patch = snap.config_enabled("CONFIG_SECURITY_PERF_EVENTS_RESTRICT");
+    if (restrict_patch != false) {
+      if (!restrict_patch.has_value()) p.certain = false;
+      return fail_at(p, ProbeStage::perf_event_open, EACCES,
+                     "perf_event_paranoid is " + std::to_string(*paranoid) +
+                         " on a kernel that then refuses perf_event_open without CAP_SYS_ADMIN",
+                     "sudo sysctl -w kernel.perf_event_paranoid=2   (the least permissive value that works; "
+                     "`tracefs-setup apply --tracefs-read` persists it)");
+    }
+  }
+  p.ok = true;
+  p.reason = "the tracefs event id is readable and perf_event_open is allowed";
+  return p;
+}
+
+std::string explain_probe_failure(const ProbeOutcome& outcome, const Snapshot& snapshot) {
+  const std::string err = outcome.errnum != 0 ? std::string(" (") + std::strerror(outcome.errnum) + ")" : "";
+  switch (outcome.stage) {
+    case ProbeStage::open: return "the probe object could not be opened" + err;
+    case ProbeStage::load:
+      if (outcome.errnum == EPERM) return "the kernel refused to load the program: CAP_BPF and CAP_PERFMON are needed" + err;
+      if (outcome.errnum == ENOSYS) return "the kernel has no bpf() system call" + err;
+      return "the verifier or kernel rejected the program" + err;
+    case ProbeStage::tracefs_id:
+      if (outcome.errnum == EACCES) return "the tracefs event id file is not readable by this process" + err;
+      if (!snapshot.tracefs) return "tracefs is not mounted, so the event id cannot be read" + err;
+      return "the tracefs event id could not be read" + err;
+    case ProbeStage::perf_event_open:
+      if (outcome.errnum == EACCES) {
+        return "perf_event_open was refused; perf_event_paranoid is " +
+               (snapshot.sysctl("kernel.perf_event_paranoid")
+                    ? std::to_string(*snapshot.sysctl("kernel.perf_event_paranoid"))
+                    : std::string("unknown")) +
+               err;
+      }
+      return "perf_event_open failed" + err;
+    case ProbeStage::attach:
+      if (outcome.errnum == ENOENT) return "the tracepoint does not exist in this kernel" + err;
+      return "attaching the program failed" + err;
+    case ProbeStage::trigger: return "triggering the program failed" + err;
+    case ProbeStage::readback: return outcome.detail;
+  }
+  return outcome.detail;
+}
+
+}  // namespace bpfready

@@ -1,0 +1,221 @@
+#include "libcheck/report.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <sstream>
+
+namespace bpfready {
+
+int exit_code(const Report& report) {
+  bool ready = true;
+  for (const auto& v : report.verdicts) {
+    if (v.mismatch) return 2;
+    const bool required = report.required_verdicts.empty() ||
+                          std::find(report.required_verdicts.begin(), report.required_verdicts.end(), v.id) !=
+                              report.required_verdicts.end();
+    if (required && !v.ready) ready = false;
+  }
+  return ready ? 0 : 1;
+}
+
+namespace {
+
+const char* errno_name(int errnum) {
+  if (errnum == 0) return "";
+  const char* name = strerrorname_np(errnum);
+  return name != nullptr ? name : "";
+}
+
+nlohmann::json probe_json(const ProbeOutcome& p) {
+  return {{"ok", p.ok},           {"stage", to_string(p.stage)}, {"errno", p.errnum},
+          {"errno_name", errno_name(p.errnum)}, {"detail", p.detail},  {"expected", p.expected},
+          {"counted", p.counted}};
+}
+
+struct Style {
+  bool colour;
+  [[nodiscard]] std::string paint(std::string_view text, const char* code) const {
+    if (!colour) return std::string(text);
+    return std::string("\033[") + code + "m" + std::string(text) + "\033[0m";
+  }
+  [[nodiscard]] std::string mark(Status s) const {
+    switch (s) {
+      case Status::pass: return paint("[ ok ]", "32");
+      case Status::warn: return paint("[warn]", "33");
+      case Status::fail: return paint("[FAIL]", "31;1");
+      case Status::skip: return paint("[skip]", "2");
+      case Status::error: return paint("[ERR ]", "35;1");
+    }
+    return "[????]";
+  }
+};
+
+std::string_view group_title(const std::string& group) {
+  static const std::map<std::string, std::string_view, std::less<>> titles = {
+      {"kernel", "Kernel"},        {"config", "Kernel config"}, {"sysctl", "Sysctls"},
+      {"capabilities", "Capabilities"}, {"tracefs", "tracefs and debugfs"}, {"probe", "End-to-end probes"}};
+  const auto it = titles.find(group);
+  return it == titles.end() ? std::string_view(group) : it->second;
+}
+
+}  // namespace
+
+std::string render_text(const Report& report, bool colour, bool verbose) {
+  const Style style{colour};
+  std::ostringstream out;
+  out << style.paint("ebpf_diag", "1") << " " << report.tool_version << " on " << report.hostname << ", kernel "
+      << report.kernel_release << (report.live ? "" : " (fixture)") << "\n";
+
+  std::vector<std::string> groups;
+  for (const auto& c : report.checks) {
+    if (std::find(groups.begin(), groups.end(), c.group) == groups.end()) groups.push_back(c.group);
+  }
+  for (const auto& group : groups) {
+    out << "\n" << style.paint(group_title(group), "1") << "\n";
+    for (const auto& c : report.checks) {
+      if (c.group != group) continue;
+      out << "  " << style.mark(c.status) << " " << c.id << ": " << c.reason << "\n";
+      if (!c.remedy.empty() && (c.status == Status::fail || c.status == Status::warn)) {
+        out << "         fix: " << c.remedy << "\n";
+      }
+      if (verbose) {
+        for (const auto& [key, value] : c.evidence) out << "         " << key << " = " << value << "\n";
+      }
+    }
+  }
+
+  out << "\n" << style.paint("Verdicts", "1") << "\n";
+  for (const auto& v : report.verdicts) {
+    const std::string state = v.mismatch ? style.paint("MODEL MISMATCH", "35;1")
+                              : v.ready  ? style.paint("READY", "32;1")
+                                         : style.paint("NOT READY", "31;1");
+    out << "  " << v.title << " for " << v.subject << ": " << state << "\n";
+    out << "      " << v.reason << "\n";
+    if (v.proof && !v.mismatch) {
+      out << "      prediction: " << (v.prediction.ok ? "works" : "fails at " + std::string(to_string(v.prediction.stage)))
+          << ", probe: " << (v.proof->ok ? "works" : "fails at " + std::string(to_string(v.proof->stage))) << "\n";
+    }
+    if (!v.remedy.empty()) out << "      smallest fix: " << v.remedy << "\n";
+  }
+
+  std::size_t findings = 0;
+  for (const auto& c : report.checks) findings += c.security_finding ? 1 : 0;
+  out << "\n" << style.paint("Security", "1") << "\n";
+  if (findings == 0) {
+    out << "  no setting found that weakens this host\n";
+  } else {
+    for (const auto& c : report.checks) {
+      if (c.security_finding) out << "  " << style.mark(Status::warn) << " " << c.id << ": " << c.reason << "\n";
+    }
+  }
+
+  std::map<Status, int> counts;
+  for (const auto& c : report.checks) ++counts[c.status];
+  const int code = exit_code(report);
+  out << "\n"
+      << counts[Status::pass] << " passed, " << counts[Status::warn] << " warnings, " << counts[Status::fail]
+      << " failed, " << counts[Status::skip] << " skipped, " << counts[Status::error] << " errors; "
+      << (code == 0 ? "ready" : code == 1 ? "not ready" : "model mismatch") << " (exit " << code << ")\n";
+  return out.str();
+}
+
+nlohmann::json render_json(const Report& report) {
+  nlohmann::json doc;
+  doc["schema_version"] = kReportSchemaVersion;
+  doc["tool"] = "ebpf_diag";
+  doc["version"] = report.tool_version;
+  doc["hostname"] = report.hostname;
+  doc["kernel_release"] = report.kernel_release;
+  doc["live"] = report.live;
+  const int code = exit_code(report);
+  doc["ready"] = code == 0;
+  doc["exit_code"] = code;
+
+  nlohmann::json summary = {{"pass", 0}, {"warn", 0}, {"fail", 0}, {"skip", 0}, {"error", 0}, {"security_findings", 0}};
+  auto& checks = doc["checks"] = nlohmann::json::array();
+  for (const auto& c : report.checks) {
+    nlohmann::json evidence = nlohmann::json::object();
+    for (const auto& [key, value] : c.evidence) evidence[key] = value;
+    checks.push_back({{"id", c.id},
+                      {"title", c.title},
+                      {"group", c.group},
+                      {"status", to_string(c.status)},
+                      {"reason", c.reason},
+                      {"evidence", evidence},
+                      {"remedy", c.remedy.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.remedy)},
+                      {"security_finding", c.security_finding}});
+    summary[std::string(to_string(c.status))] = summary[std::string(to_string(c.status))].get<int>() + 1;
+    if (c.security_finding) summary["security_findings"] = summary["security_findings"].get<int>() + 1;
+  }
+  auto& verdicts = doc["verdicts"] = nlohmann::json::array();
+  for (const auto& v : report.verdicts) {
+    verdicts.push_back({{"id", v.id},
+                        {"title", v.title},
+                        {"subject", v.subject},
+                        {"ready", v.ready},
+                        {"mismatch", v.mismatch},
+                        {"reason", v.reason},
+                        {"remedy", v.remedy.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.remedy)},
+                        {"prediction",
+                         {{"ok", v.prediction.ok},
+                          {"stage", v.prediction.ok ? nlohmann::json(nullptr) : nlohmann::json(to_string(v.prediction.stage))},
+                          {"errno", v.prediction.errnum},
+                          {"errno_name", errno_name(v.prediction.errnum)},
+                          {"reason", v.prediction.reason},
+                          {"certain", v.prediction.certain}}},
+                        {"proof", v.proof ? probe_json(*v.proof) : nlohmann::json(nullptr)}});
+  }
+  doc["summary"] = summary;
+  return doc;
+}
+
+namespace {
+std::string label_escape(std::string_view value) {
+  std::string out;
+  for (const char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+}  // namespace
+
+std::string render_prometheus(const Report& report) {
+  std::ostringstream out;
+  out << "# HELP bpfready_info ebpf_diag version and kernel.\n# TYPE bpfready_info gauge\n"
+      << "bpfready_info{version=\"" << label_escape(report.tool_version) << "\",kernel=\""
+      << label_escape(report.kernel_release) << "\"} 1\n";
+  out << "# HELP bpfready_ready 1 when the required tool classes are ready.\n# TYPE bpfready_ready gauge\n"
+      << "bpfready_ready " << (exit_code(report) == 0 ? 1 : 0) << "\n";
+  out << "# HELP bpfready_verdict_ready 1 when the tool class works for the subject.\n"
+      << "# TYPE bpfready_verdict_ready gauge\n";
+  for (const auto& v : report.verdicts) {
+    out << "bpfready_verdict_ready{tool=\"" << v.id << "\",subject=\"" << label_escape(v.subject) << "\"} "
+        << (v.ready ? 1 : 0) << "\n";
+  }
+  out << "# HELP bpfready_verdict_mismatch 1 when the prediction contradicts the probe.\n"
+      << "# TYPE bpfready_verdict_mismatch gauge\n";
+  for (const auto& v : report.verdicts) {
+    out << "bpfready_verdict_mismatch{tool=\"" << v.id << "\",subject=\"" << label_escape(v.subject) << "\"} "
+        << (v.mismatch ? 1 : 0) << "\n";
+  }
+  out << "# HELP bpfready_check_status 1 for the status each check has.\n# TYPE bpfready_check_status gauge\n";
+  std::size_t findings = 0;
+  for (const auto& c : report.checks) {
+    findings += c.security_finding ? 1 : 0;
+    for (const auto s : {Status::pass, Status::warn, Status::fail, Status::skip, Status::error}) {
+      out << "bpfready_check_status{id=\"" << c.id << "\",status=\"" << to_string(s) << "\"} "
+          << (c.status == s ? 1 : 0) << "\n";
+    }
+  }
+  out << "# HELP bpfready_security_findings Settings that weaken the host.\n"
+      << "# TYPE bpfready_security_findings gauge\nbpfready_security_findings " << findings << "\n";
+  return out.str();
+}
+
+}  // namespace bpfready

@@ -1,0 +1,193 @@
+#include "libcheck/snapshot.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace bpfready {
+
+namespace {
+
+std::string sysctl_path(const std::string& key) {
+  std::string path = "/proc/sys/" + key;
+  std::replace(path.begin() + 10, path.end(), '.', '/');
+  return path;
+}
+
+void read_kernel_config(const SystemRoot& root, Snapshot& snap) {
+  const std::string& release = snap.kernel_release;
+  std::vector<std::string> candidates = {"/proc/config.gz"};
+  if (!release.empty()) {
+    candidates.insert(candidates.end(), {"/boot/config-" + release, "/lib/modules/" + release + "/config",
+                                         "/lib/modules/" + release + "/build/.config",
+                                         "/usr/lib/modules/" + release + "/config",
+                                         "/usr/src/linux-" + release + "/.config"});
+  }
+  candidates.insert(candidates.end(), {"/boot/config", "/usr/src/linux/.config"});
+  for (const auto& candidate : candidates) {
+    snap.kernel_config_searched.push_back(candidate);
+    auto content = root.read(candidate);
+    if (!content) continue;
+    std::string text = std::move(*content);
+    if (candidate.ends_with(".gz")) {
+      auto plain = gunzip(text);
+      if (!plain) continue;
+      text = std::move(*plain);
+    }
+    auto options = parse_kernel_config(text);
+    if (options.empty()) continue;  // not a kernel config after all
+    snap.kernel_config = std::move(options);
+    snap.kernel_config_source = candidate;
+    return;
+  }
+}
+
+void read_persisted_sysctls(const SystemRoot& root, Snapshot& snap) {
+  std::vector<std::string> files = {"/etc/sysctl.conf"};
+  for (const char* dir : {"/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d",
+                          "/lib/sysctl.d"}) {
+    std::error_code ec;
+    std::vector<std::string> found;
+    for (const auto& entry : std::filesystem::directory_iterator(root.path(dir), ec)) {
+      if (entry.path().extension() == ".conf") found.push_back(std::string(dir) + "/" + entry.path().filename().string());
+    }
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  const auto& keys = relevant_sysctls();
+  for (const auto& file : files) {
+    auto content = root.read(file);
+    if (!content) continue;
+    for (const auto& raw : split(*content, "\n")) {
+      auto line = trim(raw);
+      if (line.empty() || line.front() == '#' || line.front() == ';') continue;
+      if (line.front() == '-') line.remove_prefix(1);  // "-key = value": ignore errors
+      const auto eq = line.find('=');
+      if (eq == std::string_view::npos) continue;
+      std::string key(trim(line.substr(0, eq)));
+      std::replace(key.begin(), key.end(), '/', '.');
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) continue;
+      snap.persisted_sysctls.push_back({file, key, std::string(trim(line.substr(eq + 1)))});
+    }
+  }
+}
+
+std::optional<long> parse_memlock(std::string_view limits) {
+  for (const auto& line : split(limits, "\n")) {
+    if (!line.starts_with("Max locked memory")) continue;
+    const auto fields = split(line.substr(17), " \t");
+    if (fields.empty() || fields[0] == "unlimited") return std::nullopt;
+    return parse_sysctl_int(fields[0]);
+  }
+  return std::nullopt;
+}
+
+void read_tracefs(const SystemRoot& root, Snapshot& snap) {
+  snap.tracefs = find_mount(snap.mounts, "tracefs", {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"});
+  snap.debugfs = find_mount(snap.mounts, "debugfs", {"/sys/kernel/debug"});
+  if (snap.debugfs) {
+    if (auto meta = root.stat(snap.debugfs->target)) snap.debugfs_meta = *meta;
+  }
+  snap.securityfs_mounted = find_mount(snap.mounts, "securityfs", {"/sys/kernel/security"}).has_value();
+  if (!snap.tracefs) return;
+
+  std::string path = snap.tracefs->target;
+  for (const char* component : {"", "/events", "/raw_syscalls", "/sys_enter", "/id"}) {
+    path += component;
+    PathFact fact{path, std::nullopt, {}};
+    if (auto meta = root.stat(path)) {
+      fact.meta = *meta;
+    } else {
+      fact.error = meta.error().message;
+    }
+    snap.tracefs_id_chain.push_back(std::move(fact));
+  }
+  if (root.is_live()) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    snap.tracefs_id_readable = fd >= 0;
+    if (fd >= 0) {
+      ::close(fd);
+    } else {
+      snap.tracefs_id_error = SysError::from_errno(errno, "open " + path).message;
+    }
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& relevant_sysctls() {
+  static const std::vector<std::string> keys = {
+      "kernel.unprivileged_bpf_disabled", "kernel.perf_event_paranoid", "kernel.kptr_restrict",
+      "net.core.bpf_jit_enable",          "net.core.bpf_jit_harden",
+  };
+  return keys;
+}
+
+std::optional<long> Snapshot::sysctl(const std::string& key) const {
+  const auto it = sysctls.find(key);
+  return it == sysctls.end() ? std::nullopt : it->second;
+}
+
+std::optional<bool> Snapshot::config_enabled(const std::string& option) const {
+  if (!kernel_config) return std::nullopt;
+  const auto it = kernel_config->find(option);
+  if (it == kernel_config->end()) return false;  // a complete .config omits options whose dependencies are off
+  return it->second != "n";
+}
+
+std::string Snapshot::tracefs_dir() const { return tracefs ? tracefs->target : std::string(); }
+
+Snapshot collect_snapshot(const SystemRoot& root, const CollectOptions& options) {
+  Snapshot snap;
+  snap.live = root.is_live();
+
+  if (auto release = root.read("/proc/sys/kernel/osrelease")) {
+    snap.kernel_release = std::string(trim(*release));
+    snap.kernel = parse_kernel_version(snap.kernel_release);
+  }
+  read_kernel_config(root, snap);
+  snap.btf_vmlinux = root.exists("/sys/kernel/btf/vmlinux");
+
+  for (const auto& key : relevant_sysctls()) {
+    auto text = root.read(sysctl_path(key));
+    snap.sysctls[key] = text ? parse_sysctl_int(*text) : std::nullopt;
+  }
+  read_persisted_sysctls(root, snap);
+
+  if (auto status = root.read("/proc/self/status")) snap.creds = parse_proc_status(*status);
+  if (auto limits = root.read("/proc/self/limits")) snap.memlock_limit_bytes = parse_memlock(*limits);
+
+  snap.binary_path = options.binary_path;
+  if (snap.binary_path.empty() && snap.live) {
+    std::error_code ec;
+    snap.binary_path = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  }
+  if (!snap.binary_path.empty() && snap.live) {
+    auto caps = read_file_caps(snap.binary_path);
+    if (caps) {
+      snap.binary_caps = *caps;
+    } else {
+      snap.binary_caps_error = caps.error().message;
+    }
+  }
+
+  if (auto mounts = parse_mountinfo_file(root.path("/proc/self/mountinfo").string())) {
+    snap.mounts = std::move(*mounts);
+  } else {
+    snap.mounts_error = mounts.error().message;
+  }
+  read_tracefs(root, snap);
+
+  if (auto lockdown = root.read("/sys/kernel/security/lockdown")) snap.lockdown = parse_lockdown(*lockdown);
+
+  if (snap.live && options.run_probes) {
+    ProbeOptions probe_options{snap.tracefs_dir(), options.probe_calls};
+    snap.probe_raw_tp = run_probe(ProbeFlavour::raw_tp, probe_options);
+    snap.probe_perf_tp = run_probe(ProbeFlavour::perf_tp, probe_options);
+  }
+  return snap;
+}
+
+}  // namespace bpfready
