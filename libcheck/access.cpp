@@ -57,7 +57,7 @@ std::string setcap_remedy(const std::string& binary, std::string_view caps) {
 // The tracefs-setup command that grants read-only tracefs access to a group.
 std::string tracefs_read_remedy(const Subject& subject, const std::string& binary) {
   std::string command = "sudo tracefs-setup apply --tracefs-read";
-  if (!subject.name.empty() && subject.name != "this process") command += " --user " + subject.name;
+  command += " --user " + (subject.name.empty() || subject.name == "this process" ? std::string("$USER") : subject.name);
   if (!binary.empty()) command += " --binary " + binary;
   return command;
 }
