@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every build, test and benchmark dependency of bpfready from
+# Debian 12 packages. Idempotent: it only calls apt-get when something is
+# missing. Run as root (or through sudo).
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config clang llvm bpftool linux-libc-dev
+  libbpf-dev libcap-dev libmount-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
+  # tests: GoogleTest, setcap/getcap, useradd, runuser/findmnt, unit verification, ground truth
+  libgtest-dev libcap2-bin passwd util-linux systemd strace
+  # benchmarks: the peers syscount is measured against
+  libbpf-tools bpftrace hyperfine
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$pkg")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing ${missing[*]}; run as root: sudo $0" >&2
+  exit 2
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
