@@ -202,6 +202,7 @@ std::string explain_probe_failure(const ProbeOutcome& outcome, const Snapshot& s
       return "attaching the program failed" + err;
     case ProbeStage::trigger: return "triggering the program failed" + err;
     case ProbeStage::readback: return outcome.detail;
+    case ProbeStage::exec: return "the binary could not be executed" + err;
   }
   return outcome.detail;
 }

@@ -31,6 +31,7 @@ std::string_view to_string(ProbeStage stage) {
     case ProbeStage::attach: return "attach";
     case ProbeStage::trigger: return "trigger";
     case ProbeStage::readback: return "readback";
+    case ProbeStage::exec: return "exec";
   }
   return "unknown";
 }

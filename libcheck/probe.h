@@ -14,7 +14,8 @@ enum class ProbeFlavour {
 };
 std::string_view to_string(ProbeFlavour flavour);  // "raw_tp", "perf_tp"
 
-enum class ProbeStage { open, load, tracefs_id, perf_event_open, attach, trigger, readback };
+// exec: predicted only, when a user may not execute the binary at all.
+enum class ProbeStage { open, load, tracefs_id, perf_event_open, attach, trigger, readback, exec };
 std::string_view to_string(ProbeStage stage);
 
 struct ProbeOutcome {

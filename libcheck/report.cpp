@@ -54,7 +54,8 @@ struct Style {
 std::string_view group_title(const std::string& group) {
   static const std::map<std::string, std::string_view, std::less<>> titles = {
       {"kernel", "Kernel"},        {"config", "Kernel config"}, {"sysctl", "Sysctls"},
-      {"capabilities", "Capabilities"}, {"tracefs", "tracefs and debugfs"}, {"probe", "End-to-end probes"}};
+      {"capabilities", "Capabilities"}, {"tracefs", "tracefs and debugfs"}, {"probe", "End-to-end probes"},
+      {"user", "User"}};
   const auto it = titles.find(group);
   return it == titles.end() ? std::string_view(group) : it->second;
 }

@@ -10,6 +10,7 @@
 #include "libcheck/parse.h"
 #include "libcheck/report.h"
 #include "libcheck/snapshot.h"
+#include "libcheck/user_probe.h"
 
 namespace {
 
@@ -18,6 +19,49 @@ constexpr int kExitUsage = 2;
 std::string hostname_of(const bpfready::SystemRoot& root) {
   if (auto name = root.read("/proc/sys/kernel/hostname")) return std::string(bpfready::trim(*name));
   return "unknown";
+}
+
+std::string octal(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+// The row that says who the verdicts are for, and whether they may run BINARY.
+bpfready::CheckResult user_subject_row(const bpfready::Subject& subject, const std::string& binary,
+                                       const bpfready::Snapshot& snapshot) {
+  bpfready::CheckResult row;
+  row.id = "user.subject";
+  row.title = "User the verdicts are for";
+  row.group = "user";
+  std::string groups;
+  for (const auto gid : subject.groups) groups += (groups.empty() ? "" : ",") + std::to_string(gid);
+  row.evidence = {{"user", subject.name},
+                  {"uid", std::to_string(subject.uid)},
+                  {"gid", std::to_string(subject.gid)},
+                  {"groups", groups},
+                  {"capabilities", bpfready::caps_to_text(subject.effective_caps)},
+                  {"binary", binary.empty() ? "none" : binary},
+                  {"binary_caps", snapshot.binary_caps ? snapshot.binary_caps->text : "none"}};
+  row.status = bpfready::Status::pass;
+  row.reason = subject.name + " (uid " + std::to_string(subject.uid) + ") with " +
+               bpfready::caps_to_text(subject.effective_caps);
+  if (!binary.empty()) {
+    bpfready::SystemRoot live;
+    auto meta = live.stat(binary);
+    if (!meta) {
+      row.status = bpfready::Status::error;
+      row.reason = meta.error().message;
+    } else if (!bpfready::may_execute(*meta, subject)) {
+      row.status = bpfready::Status::fail;
+      row.reason = subject.name + " may not execute " + binary + " (mode " + octal(meta->mode) + ", uid " +
+                   std::to_string(meta->uid) + ", gid " + std::to_string(meta->gid) + ")";
+      row.remedy = "sudo tracefs-setup apply --user " + subject.name + " --binary " + binary;
+    } else {
+      row.reason += " running " + binary;
+    }
+  }
+  return row;
 }
 
 int run(int argc, char** argv) {
@@ -34,7 +78,9 @@ int run(int argc, char** argv) {
       "  ebpf_diag --json               one JSON document (docs/ebpf_diag-json.md)\n"
       "  ebpf_diag --prometheus > /var/lib/node_exporter/textfile/bpfready.prom\n"
       "  ebpf_diag --quiet && echo ready\n"
-      "  ebpf_diag --check probe.raw_tp --check tracefs.event_id\n",
+      "  ebpf_diag --check probe.raw_tp --check tracefs.event_id\n"
+      "  sudo ebpf_diag --user alice --binary /usr/local/bin/syscount\n"
+      "                                 predict for alice running that binary, and prove it as alice\n",
       "ebpf_diag"};
   app.set_version_flag("--version", std::string("ebpf_diag ") + BPFREADY_VERSION);
 
@@ -48,6 +94,8 @@ int run(int argc, char** argv) {
   std::vector<std::string> required = {"raw_tp"};
   std::string root_dir = "/";
   std::string color = "auto";
+  std::string user;
+  std::string binary;
 
   auto* json_opt = app.add_flag("--json", json, "Print one JSON document (schema: docs/ebpf_diag-json.md)");
   auto* prom_opt = app.add_flag("--prometheus", prometheus,
@@ -67,6 +115,13 @@ int run(int argc, char** argv) {
       ->default_str("raw_tp");
   app.add_option("--root", root_dir, "Read the host from this directory instead of / (fixture trees; no probes run)")
       ->check(CLI::ExistingDirectory);
+  auto* user_opt = app.add_option("--user", user,
+                                  "Report readiness for this user (name or uid) instead of this process; as root, "
+                                  "also prove it by running the probes as that user with exactly the capabilities "
+                                  "--binary would give them");
+  app.add_option("--binary", binary, "With --user: the binary the user will run (its file capabilities and mode count)")
+      ->check(CLI::ExistingFile)
+      ->needs(user_opt);
   app.add_option("--color", color, "Colour in the text report")->check(CLI::IsMember({"auto", "always", "never"}));
 
   try {
@@ -97,7 +152,40 @@ int run(int argc, char** argv) {
     probes_wanted = probes_wanted && std::any_of(check_ids.begin(), check_ids.end(),
                                                  [](const std::string& id) { return id.starts_with("probe."); });
   }
-  const auto snapshot = bpfready::collect_snapshot(root, {.run_probes = probes_wanted, .binary_path = {}});
+  if (!user.empty() && !root.is_live()) {
+    std::cerr << "ebpf_diag: --user works on the live host only, not with --root\n";
+    return kExitUsage;
+  }
+  const bool for_user = !user.empty();
+  auto snapshot = bpfready::collect_snapshot(
+      root, {.run_probes = probes_wanted && !for_user, .binary_path = binary});
+  bpfready::Subject subject = bpfready::subject_from_snapshot(snapshot);
+  std::optional<bpfready::CheckResult> user_row;
+  if (for_user) {
+    auto found = bpfready::subject_for_user(user, snapshot.binary_caps,
+                                            snapshot.creds ? snapshot.creds->cap_bounding : 0);
+    if (!found) {
+      std::cerr << "ebpf_diag: " << found.error().message << "\n";
+      return kExitUsage;
+    }
+    subject = *found;
+    user_row = user_subject_row(subject, binary, snapshot);
+    const bool can_exec = user_row->status == bpfready::Status::pass;
+    if (probes_wanted && can_exec) {
+      if (::geteuid() != 0) {
+        user_row->reason += "; not root, so the probes cannot run as " + subject.name + " (prediction only)";
+      } else {
+        auto outcomes = bpfready::run_probes_as(subject, {.tracefs_dir = snapshot.tracefs_dir(), .trigger_calls = 1000});
+        if (!outcomes) {
+          std::cerr << "ebpf_diag: " << outcomes.error().message << "\n";
+          return kExitUsage;
+        }
+        for (auto& outcome : *outcomes) {
+          (outcome.flavour == bpfready::ProbeFlavour::raw_tp ? snapshot.probe_raw_tp : snapshot.probe_perf_tp) = outcome;
+        }
+      }
+    }
+  }
 
   bpfready::Report report;
   report.tool_version = BPFREADY_VERSION;
@@ -105,10 +193,21 @@ int run(int argc, char** argv) {
   report.kernel_release = snapshot.kernel_release;
   report.live = snapshot.live;
   report.checks = bpfready::run_checks(snapshot, check_ids);
+  if (user_row) report.checks.insert(report.checks.begin(), *user_row);
   report.required_verdicts = required;
   int code = 0;
   if (check_ids.empty()) {
-    report.verdicts = bpfready::derive_verdicts(snapshot, bpfready::subject_from_snapshot(snapshot), snapshot.binary_path);
+    report.verdicts = bpfready::derive_verdicts(snapshot, subject, snapshot.binary_path);
+    if (user_row && user_row->status != bpfready::Status::pass) {
+      for (auto& verdict : report.verdicts) {  // the tool cannot even start
+        verdict.ready = false;
+        verdict.prediction.ok = false;
+        verdict.prediction.stage = bpfready::ProbeStage::exec;
+        verdict.prediction.errnum = EACCES;
+        verdict.reason = user_row->reason;
+        verdict.remedy = user_row->remedy;
+      }
+    }
     code = bpfready::exit_code(report);
   } else {
     for (const auto& c : report.checks) {
