@@ -1,0 +1,63 @@
+/* Shared between bpf/syscount.bpf.c and libcheck/syscount_bpf.cpp. */
+#ifndef BPFREADY_SYSCOUNT_H
+#define BPFREADY_SYSCOUNT_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Syscall numbers below SYSCOUNT_NR_SLOTS - 1 index the totals directly.
+ * The last slot collects ids outside that range (for example -1, which the
+ * kernel reports for a syscall skipped by seccomp or ptrace), so that no call
+ * is ever lost, only left unnamed. */
+#define SYSCOUNT_NR_SLOTS 1024
+#define SYSCOUNT_SLOT_OUT_OF_RANGE (SYSCOUNT_NR_SLOTS - 1)
+
+/* PID_MAX_LIMIT on 64-bit kernels: pid_max can be raised at run time up to
+ * this value, so the tracked-TGID table covers every possible TGID. */
+#define SYSCOUNT_PID_LIMIT (4 * 1024 * 1024)
+
+/* Values of the tracked-TGID table. */
+enum syscount_track {
+	SYSCOUNT_UNTRACKED = 0,
+	SYSCOUNT_TRACKED = 1,
+	/* The started command before its execve: its pre-exec housekeeping
+	 * (dropping privileges, closing descriptors) is syscount's, not the
+	 * command's, so counting starts with the execve itself. */
+	SYSCOUNT_ARMED = 2,
+};
+
+/* Which per-task breakdown to keep, besides the always-kept totals. */
+enum syscount_breakdown {
+	SYSCOUNT_BREAKDOWN_NONE = 0,
+	SYSCOUNT_BREAKDOWN_PROCESS = 1, /* key.tid is 0 */
+	SYSCOUNT_BREAKDOWN_THREAD = 2,
+};
+
+struct syscount_stat {
+	__u64 count;    /* entries seen */
+	__u64 errors;   /* returns in [-4095, -1]; only with errors wanted */
+	__u64 total_ns; /* entry-to-exit time; only with latency wanted */
+	__u64 timed;    /* calls whose time is in total_ns */
+};
+
+struct syscount_key {
+	__u32 tgid;
+	__u32 tid; /* 0 in per-process mode */
+	__u32 nr;  /* slot, as for the totals */
+	__u32 pad;
+};
+
+struct syscount_comm {
+	char comm[16];
+};
+
+/* Everything that could not be recorded, counted instead of lost. */
+enum syscount_drop {
+	SYSCOUNT_DROP_BREAKDOWN = 0, /* breakdown map full: call in totals only */
+	SYSCOUNT_DROP_COMM = 1,      /* comm map full: process shown without a name */
+	SYSCOUNT_DROP_LATENCY = 2,   /* no per-thread slot: call not timed */
+	SYSCOUNT_DROP_COUNT = 3,
+};
+
+#endif

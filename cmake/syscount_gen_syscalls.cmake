@@ -1,0 +1,21 @@
+# cmake -DINPUT=unistd_64.h -DOUTPUT=syscall_table.inc -P syscount_gen_syscalls.cmake
+# Turns every `#define __NR_name number` of a UAPI header into `{number, "name"},`.
+file(STRINGS ${INPUT} lines REGEX "^#define[ \t]+__NR_[A-Za-z0-9_]+[ \t]+[0-9]+")
+set(body "// Generated from ${INPUT} by syscount_gen_syscalls.cmake. Do not edit.\n")
+set(count 0)
+foreach(line IN LISTS lines)
+  string(REGEX MATCH "__NR_([A-Za-z0-9_]+)[ \t]+([0-9]+)" _ "${line}")
+  string(APPEND body "{${CMAKE_MATCH_2}, \"${CMAKE_MATCH_1}\"},\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+if(count LESS 100)
+  message(FATAL_ERROR "${INPUT}: only ${count} syscalls found; not a syscall number header?")
+endif()
+# Only rewrite on change, so dependents are not rebuilt needlessly.
+if(EXISTS ${OUTPUT})
+  file(READ ${OUTPUT} old)
+  if(old STREQUAL body)
+    return()
+  endif()
+endif()
+file(WRITE ${OUTPUT} "${body}")

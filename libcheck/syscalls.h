@@ -1,0 +1,46 @@
+// Syscall names and categories of the build architecture. Names come from the
+// table generated at build time from the kernel UAPI headers
+// (cmake/SyscallTable.cmake); numbers the headers do not know (a newer
+// running kernel) are named "syscall_N" and categorised "other", never dropped.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace bpfready {
+
+enum class SyscallCategory { file_io, memory, process, network, time, ipc, security, signal, system, other };
+
+inline constexpr std::array<SyscallCategory, 10> kAllSyscallCategories = {
+    SyscallCategory::file_io, SyscallCategory::memory,   SyscallCategory::process,
+    SyscallCategory::network, SyscallCategory::time,     SyscallCategory::ipc,
+    SyscallCategory::security, SyscallCategory::signal,  SyscallCategory::system,
+    SyscallCategory::other};
+
+std::string_view to_string(SyscallCategory category);  // "file_io"
+std::optional<SyscallCategory> parse_syscall_category(std::string_view text);
+
+struct SyscallName {
+  long nr = 0;
+  std::string_view name;
+};
+// Every syscall the UAPI headers of the build define, in header order.
+std::span<const SyscallName> known_syscalls();
+
+// One row of the hand-written category table.
+struct SyscallCategoryRow {
+  std::string_view name;
+  SyscallCategory category;
+};
+std::span<const SyscallCategoryRow> syscall_category_table();
+
+// "read", or "syscall_451" for a number the headers do not name.
+std::string syscall_name(long nr);
+// Inverse of syscall_name, so "syscall_451" is accepted too.
+std::optional<long> syscall_number(std::string_view name);
+SyscallCategory syscall_category(long nr);
+
+}  // namespace bpfready
