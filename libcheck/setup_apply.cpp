@@ -126,8 +126,17 @@ Status perform(SetupSystem& system, JournalEntry& entry, const std::function<Sta
       json before = json::array();
       json wanted = json::array();
       for (const auto& node : changes) {
-        before.push_back({{"path", node.path}, {"gid", node.before.gid}, {"mode", node.before.permissions()}});
-        wanted.push_back({{"path", node.path}, {"gid", node.gid}, {"mode", node.mode}});
+        // A gid is recorded only where this change sets it: the others follow the
+        // mount's gid=, and restoring them by hand after the remount is undone
+        // would hand them back to the group.
+        json was = {{"path", node.path}, {"mode", node.before.permissions()}};
+        json now = {{"path", node.path}, {"mode", node.mode}};
+        if (node.gid != node.before.gid) {
+          was["gid"] = node.before.gid;
+          now["gid"] = node.gid;
+        }
+        before.push_back(was);
+        wanted.push_back(now);
       }
       entry.before["nodes"] = before;
       entry.after["nodes"] = wanted;
@@ -171,12 +180,22 @@ Status undo(SetupSystem& system, const JournalEntry& entry) {
       auto meta = system.stat(entry.target);
       if (!meta) return meta.error();
       if (!*meta) return SysError::plain(entry.target + " is gone; its owner, mode and capabilities cannot be restored");
-      if (auto status = system.chown(entry.target, before.at("uid").get<uid_t>(), before.at("gid").get<gid_t>()); !status) {
-        return status;
+      // Only what differs, in the order apply used: chown clears capabilities.
+      const auto uid = before.at("uid").get<uid_t>();
+      const auto gid = before.at("gid").get<gid_t>();
+      const auto mode = before.at("mode").get<mode_t>();
+      if ((*meta)->uid != uid || (*meta)->gid != gid) {
+        if (auto status = system.chown(entry.target, uid, gid); !status) return status;
       }
-      if (auto status = system.chmod(entry.target, before.at("mode").get<mode_t>()); !status) return status;
+      auto now = system.stat(entry.target);
+      if (!now) return now.error();
+      if (*now && (*now)->permissions() != mode) {
+        if (auto status = system.chmod(entry.target, mode); !status) return status;
+      }
       std::optional<std::string> caps;
       if (before.at("caps").is_string()) caps = before["caps"].get<std::string>();
+      auto current = system.get_caps(entry.target);
+      if (current && *current == caps) return Ok{};
       return system.set_caps(entry.target, caps);
     }
     case ChangeKind::file:
@@ -198,10 +217,9 @@ Status undo(SetupSystem& system, const JournalEntry& entry) {
         auto meta = system.stat(path);
         if (!meta) return meta.error();
         if (!*meta) continue;  // an instance removed since
-        const auto gid = node.at("gid").get<gid_t>();
         const auto mode = node.at("mode").get<mode_t>();
-        if ((*meta)->gid != gid) {
-          if (auto status = system.tracefs_chown(path, gid); !status) return status;
+        if (node.contains("gid") && (*meta)->gid != node["gid"].get<gid_t>()) {
+          if (auto status = system.tracefs_chown(path, node["gid"].get<gid_t>()); !status) return status;
         }
         if ((*meta)->permissions() != mode) {
           if (auto status = system.tracefs_chmod(path, mode); !status) return status;
@@ -287,7 +305,8 @@ Expected<std::optional<std::string>> drift(SetupSystem& system, const JournalEnt
         auto meta = system.stat(path);
         if (!meta) return meta.error();
         if (!*meta) continue;
-        if ((*meta)->gid != node.at("gid").get<gid_t>() || (*meta)->permissions() != node.at("mode").get<mode_t>()) {
+        if ((node.contains("gid") && (*meta)->gid != node["gid"].get<gid_t>()) ||
+            (*meta)->permissions() != node.at("mode").get<mode_t>()) {
           if (drifted++ == 0) first = path + " is " + std::to_string((*meta)->gid) + " " + mode_text((*meta)->permissions());
         }
       }

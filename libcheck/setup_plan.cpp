@@ -137,9 +137,9 @@ std::string nodes_command(const std::string& target, const std::string& group, c
 json nodes_json(const std::vector<NodeChange>& nodes, bool after) {
   json list = json::array();
   for (const auto& node : nodes) {
-    list.push_back({{"path", node.path},
-                    {"gid", after ? node.gid : node.before.gid},
-                    {"mode", after ? node.mode : node.before.permissions()}});
+    json item = {{"path", node.path}, {"mode", after ? node.mode : node.before.permissions()}};
+    if (node.gid != node.before.gid) item["gid"] = after ? node.gid : node.before.gid;
+    list.push_back(item);
   }
   return list;
 }
@@ -187,7 +187,7 @@ std::string mount_dropin_text(const std::string& group) {
 std::string tracefs_unit_text(const std::string& group) {
   return "# Installed by tracefs-setup (bpfready); `tracefs-setup revert` removes it.\n"
          "[Unit]\n"
-         "Description=Read-only tracefs access for group " + group + " (bpfready)\n"
+         "Description=bpfready: read-only tracefs access for group " + group + "\n"
          "Documentation=file:/usr/share/doc/bpfready/tracefs-setup.md\n"
          "DefaultDependencies=no\n"
          "Requires=sys-kernel-tracing.mount\n"

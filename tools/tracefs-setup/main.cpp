@@ -1,9 +1,13 @@
 // tracefs-setup: makes non-root eBPF profiling work for one group, with the
 // least privilege, persistently, and undoably. The logic lives in
 // libcheck/setup_*; this is argument parsing, the root check and exit codes.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <iostream>
@@ -99,6 +103,17 @@ int run(int argc, char** argv) {
       return kExitError;
     }
     binary = std::filesystem::absolute(binary).lexically_normal().string();
+  }
+
+  if (live) {
+    // One tracefs-setup at a time on a host: two applies would interleave their journal writes.
+    const char* lock_path = ::access("/run/lock", W_OK) == 0 ? "/run/lock/tracefs-setup.lock" : "/run/tracefs-setup.lock";
+    const int lock_fd = ::open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX) != 0) {
+      std::cerr << "tracefs-setup: cannot lock " << lock_path << ": " << std::strerror(errno) << "\n";
+      return kExitError;
+    }
+    // The descriptor stays open, and the lock held, until the process exits.
   }
 
   auto system = bpfready::make_live_system(root);
