@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* The end-to-end readiness probe: counts one chosen syscall made by one
- * TGID, through either a raw tracepoint (needs CAP_BPF+CAP_PERFMON only) or
+ * thread, through either a raw tracepoint (needs CAP_BPF+CAP_PERFMON only) or
  * a perf-event tracepoint (also needs the tracefs event id and
  * perf_event_open). User space makes an exact number of those calls and
- * expects to read exactly that number back. */
+ * expects to read exactly that number back. The filter is one thread, not the
+ * process, so both flavours can be proven at the same time from two threads. */
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -12,7 +13,7 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set before load. */
-const volatile __u32 target_tgid = 0;
+const volatile __u32 target_tid = 0;
 const volatile __s64 target_syscall = -1;
 
 struct {
@@ -36,7 +37,7 @@ static __always_inline void count(__u32 slot, long id)
 {
 	if (id != target_syscall)
 		return;
-	if ((__u32)(bpf_get_current_pid_tgid() >> 32) != target_tgid)
+	if ((__u32)bpf_get_current_pid_tgid() != target_tid)
 		return;
 	__u64 *value = bpf_map_lookup_elem(&hits, &slot);
 	if (value)

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <thread>
+#include <utility>
 
 #include "bpf/probe.h"
 #include "libcheck/parse.h"
@@ -38,10 +40,10 @@ std::string_view to_string(ProbeStage stage) {
 
 namespace {
 
-// libbpf prints through one process-wide callback; collect its messages
-// instead of letting them reach the user's terminal.
-std::mutex log_mutex;
-std::string* log_sink = nullptr;
+// libbpf prints through one process-wide callback. It runs on the thread
+// that called libbpf, so a thread-local sink keeps each probe's messages
+// apart when both flavours run at once, and away from the user's terminal.
+thread_local std::string* log_sink = nullptr;
 
 int collect_libbpf_log(enum libbpf_print_level /*level*/, const char* format, va_list args) {
   char line[1024];
@@ -52,20 +54,14 @@ int collect_libbpf_log(enum libbpf_print_level /*level*/, const char* format, va
 
 class LogCapture {
  public:
-  explicit LogCapture(std::string& sink) : lock_(log_mutex) {
+  explicit LogCapture(std::string& sink) {
+    static std::once_flag installed;
+    std::call_once(installed, [] { libbpf_set_print(collect_libbpf_log); });
     log_sink = &sink;
-    previous_ = libbpf_set_print(collect_libbpf_log);
   }
-  ~LogCapture() {
-    libbpf_set_print(previous_);
-    log_sink = nullptr;
-  }
+  ~LogCapture() { log_sink = nullptr; }
   LogCapture(const LogCapture&) = delete;
   LogCapture& operator=(const LogCapture&) = delete;
-
- private:
-  std::lock_guard<std::mutex> lock_;
-  libbpf_print_fn_t previous_ = nullptr;
 };
 
 struct SkeletonDestroy {
@@ -84,6 +80,7 @@ class Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   [[nodiscard]] int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
   void reset(int fd) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = fd;
@@ -103,6 +100,17 @@ ProbeOutcome failed(ProbeOutcome outcome, ProbeStage stage, int errnum, std::str
 
 }  // namespace
 
+std::pair<ProbeOutcome, ProbeOutcome> run_both_probes(const ProbeOptions& options) {
+  // Each probe spends most of its time waiting for the kernel (perf event
+  // setup, an RCU grace period when the tracepoint is released), so the two
+  // run side by side.
+  ProbeOutcome perf;
+  std::thread perf_thread([&] { perf = run_probe(ProbeFlavour::perf_tp, options); });
+  ProbeOutcome raw = run_probe(ProbeFlavour::raw_tp, options);
+  perf_thread.join();
+  return {std::move(raw), std::move(perf)};
+}
+
 ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options) {
   ProbeOutcome outcome;
   outcome.flavour = flavour;
@@ -111,7 +119,7 @@ ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options) {
   std::unique_ptr<probe_bpf, SkeletonDestroy> skel(probe_bpf::open());
   if (!skel) return failed(std::move(outcome), ProbeStage::open, errno, "cannot open the probe object");
 
-  skel->rodata->target_tgid = static_cast<__u32>(::getpid());
+  skel->rodata->target_tid = static_cast<__u32>(::gettid());
   skel->rodata->target_syscall = SYS_getppid;
   const bool raw = flavour == ProbeFlavour::raw_tp;
   bpf_program__set_autoload(skel->progs.probe_raw_tp, raw);
@@ -172,6 +180,8 @@ ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options) {
       return failed(std::move(outcome), ProbeStage::attach, err,
                     std::string("attaching the program to the perf event failed: ") + std::strerror(err));
     }
+    perf_fd.release();  // the link owns the perf event now and closes it
+
   }
 
   outcome.expected = options.trigger_calls;

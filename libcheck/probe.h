@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace bpfready {
 
@@ -37,5 +38,9 @@ struct ProbeOptions {
 // Runs on the live host only. Never throws; every failure is in the outcome.
 // Every program, link and perf event it creates is closed before it returns.
 ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options);
+
+// Both flavours, concurrently (each counts only its own thread's calls).
+// Returns {raw_tp, perf_tp}.
+std::pair<ProbeOutcome, ProbeOutcome> run_both_probes(const ProbeOptions& options);
 
 }  // namespace bpfready

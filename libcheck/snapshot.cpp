@@ -184,8 +184,9 @@ Snapshot collect_snapshot(const SystemRoot& root, const CollectOptions& options)
 
   if (snap.live && options.run_probes) {
     ProbeOptions probe_options{snap.tracefs_dir(), options.probe_calls};
-    snap.probe_raw_tp = run_probe(ProbeFlavour::raw_tp, probe_options);
-    snap.probe_perf_tp = run_probe(ProbeFlavour::perf_tp, probe_options);
+    auto [raw, perf] = run_both_probes(probe_options);
+    snap.probe_raw_tp = std::move(raw);
+    snap.probe_perf_tp = std::move(perf);
   }
   return snap;
 }

@@ -119,10 +119,8 @@ Expected<std::vector<ProbeOutcome>> run_probes_as(const Subject& subject, const 
     if (const auto error = become(subject); !error.empty()) {
       reply = {{"error", error + ": " + std::strerror(errno)}};
     } else {
-      reply["outcomes"] = nlohmann::json::array();
-      for (const auto flavour : {ProbeFlavour::raw_tp, ProbeFlavour::perf_tp}) {
-        reply["outcomes"].push_back(to_json(run_probe(flavour, options)));
-      }
+      const auto [raw, perf] = run_both_probes(options);
+      reply["outcomes"] = {to_json(raw), to_json(perf)};
     }
     const std::string text = reply.dump();
     std::size_t written = 0;
