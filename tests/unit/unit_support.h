@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,15 @@
 #include "libcheck/checks.h"
 #include "libcheck/snapshot.h"
 #include "libcheck/system_root.h"
+
+namespace bpfready {
+
+// Readable values in gtest failure messages.
+inline void PrintTo(Status status, std::ostream* os) { *os << to_string(status); }
+inline void PrintTo(ProbeStage stage, std::ostream* os) { *os << to_string(stage); }
+inline void PrintTo(const KernelVersion& version, std::ostream* os) { *os << version.str(); }
+
+}  // namespace bpfready
 
 namespace bpfready::unit {
 
