@@ -22,7 +22,7 @@ struct KernelVersion {
   int major = 0;
   int minor = 0;
   int patch = 0;
-  auto operator<=>(const KernelVersion&) const = default;
+  auto operator<=>(const KernelVersion&) const = default;  // NOLINT(modernize-use-nullptr): clang-tidy 14 false positive
   [[nodiscard]] std::string str() const;
 };
 // "6.18.44-fc-v769" -> 6.18.44; "5.4.0-150-generic" -> 5.4.0.

@@ -196,9 +196,9 @@ ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options) {
   }
   outcome.counted = value;
   if (value != outcome.expected) {
-    return failed(std::move(outcome), ProbeStage::readback, 0,
-                  "made " + std::to_string(outcome.expected) + " getppid calls but the program counted " +
-                      std::to_string(value));
+    std::string detail = "made " + std::to_string(outcome.expected) + " getppid calls but the program counted " +
+                         std::to_string(value);
+    return failed(std::move(outcome), ProbeStage::readback, 0, std::move(detail));
   }
   outcome.ok = true;
   outcome.stage = ProbeStage::readback;
