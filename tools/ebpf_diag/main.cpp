@@ -162,7 +162,9 @@ int run(int argc, char** argv) {
   bpfready::Subject subject = bpfready::subject_from_snapshot(snapshot);
   std::optional<bpfready::CheckResult> user_row;
   if (for_user) {
-    auto found = bpfready::subject_for_user(user, snapshot.binary_caps,
+    // Without --binary the user runs no capability-carrying program.
+    const auto binary_caps = binary.empty() ? std::nullopt : snapshot.binary_caps;
+    auto found = bpfready::subject_for_user(user, binary_caps,
                                             snapshot.creds ? snapshot.creds->cap_bounding : 0);
     if (!found) {
       std::cerr << "ebpf_diag: " << found.error().message << "\n";
@@ -197,7 +199,7 @@ int run(int argc, char** argv) {
   report.required_verdicts = required;
   int code = 0;
   if (check_ids.empty()) {
-    report.verdicts = bpfready::derive_verdicts(snapshot, subject, snapshot.binary_path);
+    report.verdicts = bpfready::derive_verdicts(snapshot, subject, for_user ? binary : snapshot.binary_path);
     if (user_row && user_row->status != bpfready::Status::pass) {
       for (auto& verdict : report.verdicts) {  // the tool cannot even start
         verdict.ready = false;
