@@ -42,7 +42,7 @@ bpfready::CheckResult user_subject_row(const bpfready::Subject& subject, const s
                   {"groups", groups},
                   {"capabilities", bpfready::caps_to_text(subject.effective_caps)},
                   {"binary", binary.empty() ? "none" : binary},
-                  {"binary_caps", snapshot.binary_caps ? snapshot.binary_caps->text : "none"}};
+                  {"binary_caps", !binary.empty() && snapshot.binary_caps ? snapshot.binary_caps->text : "none"}};
   row.status = bpfready::Status::pass;
   row.reason = subject.name + " (uid " + std::to_string(subject.uid) + ") with " +
                bpfready::caps_to_text(subject.effective_caps);
