@@ -202,6 +202,8 @@ class Child {
       go->second.reset();
       run_child(command, user, parent, status->second.get(), go->first.get());
     }
+    status->second.reset();  // only the child writes status and reads go
+    go->first.reset();
     Child child;
     child.pid_ = pid;
     child.status_ = std::move(status->first);
