@@ -22,7 +22,7 @@ inline constexpr std::string_view kJournalDir = "/var/lib/bpfready";
 inline constexpr std::string_view kJournalPath = "/var/lib/bpfready/tracefs-setup.json";
 inline constexpr int kJournalSchema = 1;
 
-struct JournalEntry {
+struct JournalEntry {  // NOLINT(bugprone-exception-escape): json members, copying may allocate
   ChangeKind kind = ChangeKind::file;
   std::string target;
   nlohmann::json before;

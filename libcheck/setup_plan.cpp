@@ -144,6 +144,77 @@ json nodes_json(const std::vector<NodeChange>& nodes, bool after) {
   return list;
 }
 
+Status plan_member(SetupSystem& system, Plan& plan, const std::string& user_name,
+                   const std::optional<GroupRecord>& group) {
+  const std::string& group_name = plan.options.group;
+  auto user = system.find_user(user_name);
+  if (!user) return user.error();
+  if (!*user) {
+    return SysError::plain("user '" + user_name + "' does not exist; create it first (useradd " + user_name +
+                           ") or leave out --user " + user_name);
+  }
+  if (group) {
+    const auto& members = group->members;
+    if (std::find(members.begin(), members.end(), user_name) != members.end() || (*user)->gid == group->gid) {
+      plan.notes.push_back("user " + user_name + " is already a member of " + group_name);
+      return Ok{};
+    }
+  }
+  Change change;
+  change.kind = ChangeKind::group_member;
+  change.target = user_name + ":" + group_name;
+  change.before = {{"member", false}};
+  change.after = {{"member", true}};
+  change.summary = "add user " + user_name + " to group " + group_name;
+  change.why = "members may run the binaries below; it takes effect at the user's next login";
+  change.command = "gpasswd -a " + user_name + " " + group_name;
+  plan.changes.push_back(change);
+  return Ok{};
+}
+
+Status plan_binary(SetupSystem& system, Plan& plan, const std::string& path, std::optional<gid_t> gid,
+                   const std::string& caps_text, std::uint64_t caps_mask) {
+  const std::string& group_name = plan.options.group;
+  if (path.empty() || path[0] != '/') return SysError::plain("binary path '" + path + "' is not absolute");
+  auto meta = system.stat(path);
+  if (!meta) return meta.error();
+  if (!*meta) return SysError::plain("binary " + path + " does not exist");
+  if (S_ISLNK((*meta)->mode)) {
+    auto link = system.read_link(path);
+    return SysError::plain("binary " + path + " is a symbolic link (to " + (link && *link ? **link : "?") +
+                           "); name the file itself, capabilities belong to it");
+  }
+  if (!S_ISREG((*meta)->mode)) return SysError::plain("binary " + path + " is not a regular file");
+  auto current_caps = system.get_caps(path);
+  if (!current_caps) return current_caps.error();
+  const bool holds = gid && (*meta)->uid == 0 && (*meta)->gid == *gid && (*meta)->permissions() == kBinaryMode &&
+                     *current_caps == caps_text;
+  if (holds) {
+    plan.notes.push_back("binary " + path + " is already root:" + group_name + " " + mode_text(kBinaryMode) +
+                         " with " + caps_text);
+    return Ok{};
+  }
+  Change change;
+  change.kind = ChangeKind::binary;
+  change.target = path;
+  change.before = {{"uid", (*meta)->uid},
+                   {"gid", (*meta)->gid},
+                   {"mode", (*meta)->permissions()},
+                   {"caps", *current_caps ? json(**current_caps) : json(nullptr)}};
+  change.after = {{"uid", 0}, {"group", group_name}, {"mode", kBinaryMode}, {"caps", caps_text}};
+  if (gid) change.after["gid"] = *gid;
+  change.summary = "make " + path + " root:" + group_name + " " + mode_text(kBinaryMode) + " with " + caps_text +
+                   " (was " + std::to_string((*meta)->uid) + ":" + std::to_string((*meta)->gid) + " " +
+                   mode_text((*meta)->permissions()) + ", caps " + current_caps->value_or("none") + ")";
+  change.why = "only group " + group_name + " may execute it, and it gets exactly " + caps_to_text(caps_mask) +
+               " (the kernel's perf-security pattern); raw tracepoints need nothing else";
+  change.command = "chown root:" + group_name + " " + shell_quote(path) + " && chmod " + mode_text(kBinaryMode) +
+                   " " + shell_quote(path) + " && setcap " + caps_text + " " + shell_quote(path) +
+                   "   # chown clears capabilities, so setcap comes last";
+  plan.changes.push_back(change);
+  return Ok{};
+}
+
 }  // namespace
 
 json SetupOptions::to_json() const {
@@ -286,72 +357,15 @@ Expected<Plan> make_plan(SetupSystem& system, const SetupOptions& options) {
   for (const auto& user_name : options.users) {
     if (std::find(seen.begin(), seen.end(), user_name) != seen.end()) continue;
     seen.push_back(user_name);
-    auto user = system.find_user(user_name);
-    if (!user) return user.error();
-    if (!*user) {
-      return SysError::plain("user '" + user_name + "' does not exist; create it first (useradd " + user_name +
-                             ") or leave out --user " + user_name);
-    }
-    if (*group) {
-      const auto& members = (*group)->members;
-      if (std::find(members.begin(), members.end(), user_name) != members.end() || (*user)->gid == *gid) {
-        plan.notes.push_back("user " + user_name + " is already a member of " + group_name);
-        continue;
-      }
-    }
-    Change change;
-    change.kind = ChangeKind::group_member;
-    change.target = user_name + ":" + group_name;
-    change.before = {{"member", false}};
-    change.after = {{"member", true}};
-    change.summary = "add user " + user_name + " to group " + group_name;
-    change.why = "members may run the binaries below; it takes effect at the user's next login";
-    change.command = "gpasswd -a " + user_name + " " + group_name;
-    plan.changes.push_back(change);
+    if (auto status = plan_member(system, plan, user_name, *group); !status) return status.error();
   }
 
   // The binaries.
   seen.clear();
   for (const auto& path : options.binaries) {
-    if (path.empty() || path[0] != '/') return SysError::plain("binary path '" + path + "' is not absolute");
     if (std::find(seen.begin(), seen.end(), path) != seen.end()) continue;
     seen.push_back(path);
-    auto meta = system.stat(path);
-    if (!meta) return meta.error();
-    if (!*meta) return SysError::plain("binary " + path + " does not exist");
-    if (S_ISLNK((*meta)->mode)) {
-      auto link = system.read_link(path);
-      return SysError::plain("binary " + path + " is a symbolic link (to " + (link && *link ? **link : "?") +
-                             "); name the file itself, capabilities belong to it");
-    }
-    if (!S_ISREG((*meta)->mode)) return SysError::plain("binary " + path + " is not a regular file");
-    auto current_caps = system.get_caps(path);
-    if (!current_caps) return current_caps.error();
-    const bool holds = gid && (*meta)->uid == 0 && (*meta)->gid == *gid && (*meta)->permissions() == kBinaryMode &&
-                       *current_caps == *caps_text;
-    if (holds) {
-      plan.notes.push_back("binary " + path + " is already root:" + group_name + " " + mode_text(kBinaryMode) +
-                           " with " + *caps_text);
-      continue;
-    }
-    Change change;
-    change.kind = ChangeKind::binary;
-    change.target = path;
-    change.before = {{"uid", (*meta)->uid},
-                     {"gid", (*meta)->gid},
-                     {"mode", (*meta)->permissions()},
-                     {"caps", *current_caps ? json(**current_caps) : json(nullptr)}};
-    change.after = {{"uid", 0}, {"group", group_name}, {"mode", kBinaryMode}, {"caps", *caps_text}};
-    if (gid) change.after["gid"] = *gid;
-    change.summary = "make " + path + " root:" + group_name + " " + mode_text(kBinaryMode) + " with " + *caps_text +
-                     " (was " + std::to_string((*meta)->uid) + ":" + std::to_string((*meta)->gid) + " " +
-                     mode_text((*meta)->permissions()) + ", caps " + current_caps->value_or("none") + ")";
-    change.why = "only group " + group_name + " may execute it, and it gets exactly " + caps_to_text(caps_mask) +
-                 " (the kernel's perf-security pattern); raw tracepoints need nothing else";
-    change.command = "chown root:" + group_name + " " + shell_quote(path) + " && chmod " + mode_text(kBinaryMode) +
-                     " " + shell_quote(path) + " && setcap " + *caps_text + " " + shell_quote(path) +
-                     "   # chown clears capabilities, so setcap comes last";
-    plan.changes.push_back(change);
+    if (auto status = plan_binary(system, plan, path, gid, *caps_text, caps_mask); !status) return status.error();
   }
 
   if (!options.tracefs_read) {

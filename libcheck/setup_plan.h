@@ -52,7 +52,7 @@ enum class ChangeKind {
 std::string_view to_string(ChangeKind kind);
 Expected<ChangeKind> change_kind_from_string(std::string_view text);
 
-struct Change {
+struct Change {  // NOLINT(bugprone-exception-escape): json members, copying may allocate
   ChangeKind kind = ChangeKind::file;
   std::string target;
   nlohmann::json before;  // what was there: what revert restores

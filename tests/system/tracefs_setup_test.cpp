@@ -511,14 +511,16 @@ TEST_F(TracefsSetupSystem, SystemdAnalyzeVerifiesTheUnits) {
       fs::copy_file(shipped + "/sys-kernel-tracing.mount.d/bpfready.conf", units + "/sys-kernel-tracing.mount.d/bpfready.conf");
       fs::copy_file(shipped + "/bpfready-tracefs.service", units + "/bpfready-tracefs.service");
     }
-    const ToolRun verify = shell("SYSTEMD_UNIT_PATH=" + units + ": systemd-analyze verify " + units +
-                             "/bpfready-tracefs.service " + units + "/sys-kernel-tracing.mount");
+    const std::string analyze = "SYSTEMD_UNIT_PATH=" + units + ": systemd-analyze verify ";
+    std::string both = analyze;
+    both += units + "/bpfready-tracefs.service ";
+    both += units + "/sys-kernel-tracing.mount";
+    const ToolRun verify = shell(both);
     EXPECT_EQ(verify.exit_code, 0) << source << ": " << verify.output;
     EXPECT_EQ(verify.output, "") << source;
     // verify reads drop-ins from this unit path: a bad key next to ours is reported.
     std::ofstream(units + "/sys-kernel-tracing.mount.d/zz-probe.conf") << "[Mount]\nBpfreadyBogusKey=1\n";
-    const ToolRun probe = shell("SYSTEMD_UNIT_PATH=" + units + ": systemd-analyze verify " + units +
-                                "/sys-kernel-tracing.mount");
+    const ToolRun probe = shell(analyze + units + "/sys-kernel-tracing.mount");
     EXPECT_NE(probe.output.find("BpfreadyBogusKey"), std::string::npos) << probe.output;
   }
 }
