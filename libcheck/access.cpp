@@ -78,6 +78,44 @@ bool may_read(const FileMeta& file, const Subject& subject) {
   return dac_allows(file, subject, S_IRUSR);
 }
 
+std::optional<Prediction> tracefs_id_blocked(const Snapshot& snap, const Subject& subject,
+                                             const std::string& binary_for_remedy) {
+  Prediction p;
+  p.flavour = ProbeFlavour::perf_tp;
+  if (!snap.tracefs) {
+    return fail_at(p, ProbeStage::tracefs_id, ENOENT, "tracefs is not mounted",
+                   "sudo mount -t tracefs nodev /sys/kernel/tracing");
+  }
+  for (const auto& fact : snap.tracefs_id_chain) {
+    const bool is_id_file = &fact == &snap.tracefs_id_chain.back();
+    if (!fact.meta) {
+      // The live fact decides when a parent hid the file from us.
+      if (snap.tracefs_id_readable.has_value() && subject.name == "this process") {
+        if (*snap.tracefs_id_readable) return std::nullopt;
+        return fail_at(p, ProbeStage::tracefs_id, EACCES, "cannot read the tracefs event id: " + snap.tracefs_id_error,
+                       tracefs_read_remedy(subject, binary_for_remedy));
+      }
+      if (fact.error.find("Permission denied") != std::string::npos) {
+        p.certain = false;
+        return fail_at(p, ProbeStage::tracefs_id, EACCES, "cannot inspect " + fact.path + " (" + fact.error + ")",
+                       tracefs_read_remedy(subject, binary_for_remedy));
+      }
+      return fail_at(p, ProbeStage::tracefs_id, ENOENT, fact.path + " does not exist",
+                     "use a raw-tracepoint tool such as syscount; this kernel lacks the raw_syscalls events");
+    }
+    const bool allowed = is_id_file ? may_read(*fact.meta, subject) : may_search(*fact.meta, subject);
+    if (!allowed) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(fact.meta->permissions()));
+      return fail_at(p, ProbeStage::tracefs_id, EACCES,
+                     std::string(is_id_file ? "cannot read " : "cannot enter ") + fact.path + " (mode " + mode +
+                         ", uid " + std::to_string(fact.meta->uid) + ", gid " + std::to_string(fact.meta->gid) + ")",
+                     tracefs_read_remedy(subject, binary_for_remedy));
+    }
+  }
+  return std::nullopt;
+}
+
 Prediction predict(const Snapshot& snap, const Subject& subject, ProbeFlavour flavour,
                    const std::string& binary_for_remedy) {
   Prediction p;
@@ -124,36 +162,10 @@ Prediction predict(const Snapshot& snap, const Subject& subject, ProbeFlavour fl
                    "the kernel has no raw_syscalls tracepoint events (CONFIG_BPF_EVENTS or CONFIG_FTRACE_SYSCALLS off)",
                    "use a raw-tracepoint tool such as syscount, or boot a kernel with both options");
   }
-  if (!snap.tracefs) {
-    return fail_at(p, ProbeStage::tracefs_id, ENOENT, "tracefs is not mounted",
-                   "sudo mount -t tracefs nodev /sys/kernel/tracing");
-  }
-  for (const auto& fact : snap.tracefs_id_chain) {
-    const bool is_id_file = &fact == &snap.tracefs_id_chain.back();
-    if (!fact.meta) {
-      // The live fact decides when a parent hid the file from us.
-      if (snap.tracefs_id_readable.has_value() && subject.name == "this process") {
-        if (*snap.tracefs_id_readable) break;
-        return fail_at(p, ProbeStage::tracefs_id, EACCES, "cannot read the tracefs event id: " + snap.tracefs_id_error,
-                       tracefs_read_remedy(subject, binary_for_remedy));
-      }
-      if (fact.error.find("Permission denied") != std::string::npos) {
-        p.certain = false;
-        return fail_at(p, ProbeStage::tracefs_id, EACCES, "cannot inspect " + fact.path + " (" + fact.error + ")",
-                       tracefs_read_remedy(subject, binary_for_remedy));
-      }
-      return fail_at(p, ProbeStage::tracefs_id, ENOENT, fact.path + " does not exist",
-                     "use a raw-tracepoint tool such as syscount; this kernel lacks the raw_syscalls events");
-    }
-    const bool allowed = is_id_file ? may_read(*fact.meta, subject) : may_search(*fact.meta, subject);
-    if (!allowed) {
-      char mode[8];
-      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(fact.meta->permissions()));
-      return fail_at(p, ProbeStage::tracefs_id, EACCES,
-                     std::string(is_id_file ? "cannot read " : "cannot enter ") + fact.path + " (mode " + mode +
-                         ", uid " + std::to_string(fact.meta->uid) + ", gid " + std::to_string(fact.meta->gid) + ")",
-                     tracefs_read_remedy(subject, binary_for_remedy));
-    }
+  if (auto blocked = tracefs_id_blocked(snap, subject, binary_for_remedy)) {
+    blocked->flavour = flavour;
+    if (!p.certain) blocked->certain = false;
+    return *blocked;
   }
 
   // perf_event_open: Debian and Ubuntu kernels patched with

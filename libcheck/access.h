@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,12 @@ struct Prediction {
 
 Prediction predict(const Snapshot& snapshot, const Subject& subject, ProbeFlavour flavour,
                    const std::string& binary_for_remedy);
+
+// Whether SUBJECT can reach and read the tracefs event id of
+// raw_syscalls/sys_enter, judged from the modes along its path alone.
+// nullopt when it can; otherwise the failing prediction (stage tracefs_id).
+std::optional<Prediction> tracefs_id_blocked(const Snapshot& snapshot, const Subject& subject,
+                                             const std::string& binary_for_remedy);
 
 // Whether SUBJECT may search a directory / read a file with this meta.
 bool may_search(const FileMeta& dir, const Subject& subject);

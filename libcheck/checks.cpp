@@ -296,15 +296,21 @@ CheckResult check_caps_effective(const Snapshot& s) {
   const bool admin = has_cap(c.cap_effective, kCapSysAdmin);
   const bool bpf = has_cap(c.cap_effective, kCapBpf) || admin;
   const bool perfmon = has_cap(c.cap_effective, kCapPerfmon) || admin;
+  const std::string binary = s.binary_path.empty() ? std::string("BINARY") : s.binary_path;
   CheckResult r;
-  if (bpf && perfmon) {
+  if (s.kernel && *s.kernel < KernelVersion{5, 8, 0}) {
+    // CAP_BPF and CAP_PERFMON do not exist before 5.8.
+    r = admin ? result(Status::pass, "CAP_SYS_ADMIN is effective (kernel " + s.kernel->str() + " has no CAP_BPF)")
+              : result(Status::fail,
+                       "missing CAP_SYS_ADMIN: kernel " + s.kernel->str() + " has no CAP_BPF (5.8+), so loading needs it",
+                       "sudo setcap cap_sys_admin=ep " + binary + "  (or run as root; a 5.8+ kernel needs far less)");
+  } else if (bpf && perfmon) {
     r = result(Status::pass, admin ? "CAP_SYS_ADMIN is effective (covers CAP_BPF and CAP_PERFMON)"
                                    : "CAP_BPF and CAP_PERFMON are effective");
   } else {
     const std::string missing = !bpf && !perfmon ? "CAP_BPF and CAP_PERFMON" : !bpf ? "CAP_BPF" : "CAP_PERFMON";
     r = result(Status::fail, "missing " + missing + ": this process cannot load tracing programs",
-               "sudo setcap cap_bpf,cap_perfmon=ep " + (s.binary_path.empty() ? std::string("BINARY") : s.binary_path) +
-                   "  (or run as root)");
+               "sudo setcap cap_bpf,cap_perfmon=ep " + binary + "  (or run as root)");
   }
   r.evidence = {{"uid", std::to_string(c.uid)},
                 {"euid", std::to_string(c.euid)},
@@ -318,8 +324,19 @@ CheckResult check_caps_effective(const Snapshot& s) {
 CheckResult check_caps_bounding(const Snapshot& s) {
   if (!s.creds) return result(Status::error, "cannot read /proc/self/status");
   const auto bounding = s.creds->cap_bounding;
+  CheckResult r;
+  if (s.kernel && *s.kernel < KernelVersion{5, 8, 0}) {
+    r = has_cap(bounding, kCapSysAdmin)
+            ? result(Status::pass, "CAP_SYS_ADMIN is in the bounding set (kernel " + s.kernel->str() + " has no CAP_BPF)")
+            : result(Status::warn,
+                     "CAP_SYS_ADMIN is missing from the bounding set: on this pre-5.8 kernel nothing inside this "
+                     "container or session can load tracing programs",
+                     "start the container or service with CAP_SYS_ADMIN allowed, or use a 5.8+ kernel");
+    r.evidence = {{"bounding", caps_to_text(bounding)}};
+    return r;
+  }
   const bool ok = has_cap(bounding, kCapBpf) && has_cap(bounding, kCapPerfmon);
-  CheckResult r = ok ? result(Status::pass, "CAP_BPF and CAP_PERFMON are in the bounding set (file capabilities can grant them)")
+  r = ok ? result(Status::pass, "CAP_BPF and CAP_PERFMON are in the bounding set (file capabilities can grant them)")
                      : result(Status::warn,
                               "CAP_BPF or CAP_PERFMON is missing from the bounding set: no file capability or sudo "
                               "inside this container or session can grant it",
@@ -408,10 +425,9 @@ CheckResult check_tracefs_event_id(const Snapshot& s) {
                                         "sudo tracefs-setup apply --tracefs-read --user $USER  "
                                         "(or use a raw-tracepoint tool, which needs no tracefs)");
   } else {
-    const auto prediction = predict(s, subject_from_snapshot(s), ProbeFlavour::perf_tp, s.binary_path);
-    const bool blocked_here = !prediction.ok && prediction.stage == ProbeStage::tracefs_id;
-    r = blocked_here ? result(Status::fail, prediction.reason, prediction.remedy)
-                     : result(Status::pass, "the modes along " + id_path + " let this process read it");
+    const auto blocked = tracefs_id_blocked(s, subject_from_snapshot(s), s.binary_path);
+    r = blocked ? result(Status::fail, blocked->reason, blocked->remedy)
+                : result(Status::pass, "the modes along " + id_path + " let this process read it");
   }
   for (const auto& fact : s.tracefs_id_chain) {
     r.evidence.emplace_back(fact.path, fact.meta ? octal(fact.meta->mode) + " " + std::to_string(fact.meta->uid) + ":" +

@@ -48,12 +48,9 @@ std::optional<KernelVersion> parse_kernel_version(std::string_view release) {
   const char* end = release.data() + release.size();
   for (std::size_t i = 0; i < 3; ++i) {
     const auto [ptr, ec] = std::from_chars(cursor, end, *parts[i]);
-    if (ec != std::errc()) {
-      if (i < 2) return std::nullopt;  // major.minor is the least we accept
-      break;
-    }
+    if (ec != std::errc()) return i < 2 ? std::nullopt : std::optional(version);  // major.minor at least
     cursor = ptr;
-    if (cursor == end || *cursor != '.') break;
+    if (cursor == end || *cursor != '.') return i < 1 ? std::nullopt : std::optional(version);
     ++cursor;
   }
   return version;
