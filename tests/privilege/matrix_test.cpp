@@ -4,6 +4,7 @@
 // user equals the real probe run as that user, and both equal the table.
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "support/system.h"
@@ -61,6 +62,18 @@ class PermissionMatrix : public ::testing::Test {
     ASSERT_NE(result.exit_code, 2) << result.output;
     const auto doc = nlohmann::json::parse(result.output);
     const bool perf_expected = group_read ? row.perf_tp_group_read : row.perf_tp_default;
+    // The measured row, for people reading the test log.
+    std::string line = "matrix: caps=" + row_name(row) + " tracefs=" + (group_read ? "group-read" : "default");
+    for (const auto& v : doc.at("verdicts")) {
+      const auto outcome = [](const nlohmann::json& o) {
+        return o.at("ok").get<bool>() ? std::string("works")
+                                      : "fails@" + o.at("stage").get<std::string>() +
+                                            (o.contains("errno_name") ? "/" + o.at("errno_name").get<std::string>() : "");
+      };
+      line += " | " + v.at("id").get<std::string>() + ": predicted " + outcome(v.at("prediction")) + ", proven " +
+              outcome(v.at("proof"));
+    }
+    std::cout << line << "\n";
     for (const auto& v : doc.at("verdicts")) {
       const bool raw = v.at("id") == "raw_tp";
       const bool expected = raw ? row.raw_tp : perf_expected;
