@@ -413,6 +413,7 @@ int run(const SyscountOptions& options) {
     output.fd = fd;
   }
 
+  const auto start = Clock::now();
   std::vector<Fd> pidfds;
   if (child) {
     if (auto failure = child->release()) {
@@ -424,8 +425,6 @@ int run(const SyscountOptions& options) {
   }
   for (pid_t tgid : tgids) pidfds.emplace_back(pidfd_open(tgid));
   Fd signals(signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
-
-  const auto start = Clock::now();
   auto seconds_since = [&](Clock::time_point t) {
     return std::chrono::duration<double>(t - start).count();
   };

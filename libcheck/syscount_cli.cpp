@@ -109,6 +109,9 @@ std::variant<SyscountOptions, CliExit> parse_syscount_args(const std::vector<std
     return CliExit{2, "syscount: " + one_line(error.what()) + " (see --help)"};
   }
   auto rest = app.remaining();
+  if (!rest.empty() && rest.front().size() > 1 && rest.front()[0] == '-') {
+    return CliExit{2, "syscount: unknown option " + rest.front() + " (see --help)"};
+  }
   if (!rest.empty()) {
     if (!options.command.empty()) {
       return CliExit{2, "syscount: unexpected argument '" + rest.front() +
