@@ -29,7 +29,7 @@ TEST(CheckTable, IdsAreUniqueAndEveryRowIsComplete) {
   const std::set<std::string_view> groups = {"kernel", "config", "sysctl", "capabilities", "tracefs", "security", "probe"};
   for (const auto& def : check_table()) {
     EXPECT_TRUE(ids.insert(def.id).second) << "duplicate id " << def.id;
-    EXPECT_TRUE(std::regex_match(std::string(def.id), std::regex("[a-z0-9_]+(\\.[a-z0-9_]+)+"))) << def.id;
+    EXPECT_TRUE(std::regex_match(std::string(def.id), std::regex(R"([a-z0-9_]+(\.[a-z0-9_]+)+)"))) << def.id;
     EXPECT_FALSE(def.title.empty()) << def.id;
     EXPECT_TRUE(groups.count(def.group)) << def.id << " group " << def.group;
     EXPECT_FALSE(def.needs.empty()) << def.id;
@@ -175,9 +175,9 @@ TEST(FixtureHosts, NoErrorsAndFindingsOnlyWhereTheHostIsWeakened) {
 // Every remedy any check or verdict gives on every host (plus the hand-made
 // variants below) must not repeat the reference documents' harmful advice.
 void expect_safe_remedy(const std::string& where, const std::string& remedy) {
-  static const std::regex unpriv("unprivileged_bpf_disabled\\s*=\\s*0");
-  static const std::regex kptr("kptr_restrict\\s*=\\s*0");
-  static const std::regex paranoid("perf_event_paranoid\\s*=\\s*(-|[01]\\b)");
+  static const std::regex unpriv(R"(unprivileged_bpf_disabled\s*=\s*0)");
+  static const std::regex kptr(R"(kptr_restrict\s*=\s*0)");
+  static const std::regex paranoid(R"(perf_event_paranoid\s*=\s*(-|[01]\b))");
   EXPECT_FALSE(std::regex_search(remedy, unpriv)) << where << ": " << remedy;
   EXPECT_FALSE(std::regex_search(remedy, kptr)) << where << ": " << remedy;
   EXPECT_FALSE(std::regex_search(remedy, paranoid)) << where << ": " << remedy;
@@ -460,7 +460,7 @@ TEST(CapabilityChecks, Bounding) {
 // "setcap cap_bpf,cap_perfmon=ep", which cannot work there, while the
 // verdict for the same host (predict) rightly says cap_sys_admin. And a
 // process that somehow holds bits 38/39 on 5.4 passes caps.effective.
-TEST(CapabilityChecks, DISABLED_EffectiveOnKernel54AgreesWithThePrediction) {
+TEST(CapabilityChecks, EffectiveOnKernel54AgreesWithThePrediction) {
   auto s = load_host("kernel-5.4");
   auto r = run_one(s, "caps.effective");
   EXPECT_EQ(r.status, Status::fail);
@@ -475,7 +475,7 @@ TEST(CapabilityChecks, DISABLED_EffectiveOnKernel54AgreesWithThePrediction) {
 // caps.bounding warns on every 5.4 host, even for root with a full bounding
 // set, and suggests "docker run --cap-add BPF". Before 5.8 the check should
 // look for CAP_SYS_ADMIN instead (or skip).
-TEST(CapabilityChecks, DISABLED_BoundingOnKernel54DoesNotAskForCapBpf) {
+TEST(CapabilityChecks, BoundingOnKernel54DoesNotAskForCapBpf) {
   auto s = load_host("kernel-5.4");
   const auto r = run_one(s, "caps.bounding");
   EXPECT_EQ(r.status, Status::pass) << r.reason;  // the 5.4 bounding set is full (0x3fffffffff)
@@ -567,7 +567,7 @@ TEST(TracefsChecks, EventIdFromTheModelAndFromTheLiveOpen) {
 // modes along .../id let this process read it", which is false. The check
 // should judge the tracefs modes on their own (e.g. walk the chain with
 // may_search/may_read for the subject) regardless of the load stage.
-TEST(TracefsChecks, DISABLED_EventIdIsJudgedEvenWhenLoadingWouldFail) {
+TEST(TracefsChecks, EventIdIsJudgedEvenWhenLoadingWouldFail) {
   const auto r = run_one(load_host("kernel-5.4"), "tracefs.event_id");
   EXPECT_EQ(r.status, Status::fail) << r.reason;
   auto container_like = load_host("ubuntu2204-paranoid4");
@@ -707,7 +707,7 @@ TEST(Verdicts, ProbeContradictingACertainPredictionIsAMismatch) {
 TEST(Verdicts, PredictedFailureThatWorksIsAMismatch) {
   auto snap = load_host("ubuntu2204-paranoid4");
   snap.probe_perf_tp = outcome(ProbeFlavour::perf_tp, true, ProbeStage::readback, 0);
-  const auto& perf = verdict(derive_verdicts(snap, subject_from_snapshot(snap), ""), "perf_tp");
+  const auto perf = verdict(derive_verdicts(snap, subject_from_snapshot(snap), ""), "perf_tp");
   EXPECT_TRUE(perf.mismatch);
   EXPECT_TRUE(perf.ready);
   EXPECT_TRUE(contains(perf.reason, "failure at tracefs_id")) << perf.reason;
@@ -723,7 +723,7 @@ TEST(Verdicts, UncertainPredictionsAreNotMismatches) {
   auto snap = load_host("debian12-vm-6.18");
   snap.kernel.reset();  // the model cannot be sure of anything
   snap.probe_raw_tp = outcome(ProbeFlavour::raw_tp, false, ProbeStage::load, EPERM);
-  const auto& raw = verdict(derive_verdicts(snap, subject_from_snapshot(snap), ""), "raw_tp");
+  const auto raw = verdict(derive_verdicts(snap, subject_from_snapshot(snap), ""), "raw_tp");
   EXPECT_FALSE(raw.prediction.certain);
   EXPECT_FALSE(raw.mismatch);
   EXPECT_FALSE(raw.ready);
@@ -737,7 +737,7 @@ TEST(Verdicts, UncertainPredictionsAreNotMismatches) {
     container.tracefs_id_chain.push_back(PathFact{p, FileMeta{S_IFDIR | 0755, 0, 0}, {}});
   }
   container.probe_perf_tp = outcome(ProbeFlavour::perf_tp, true, ProbeStage::readback, 0);
-  const auto& perf = verdict(derive_verdicts(container, subject_from_snapshot(container), ""), "perf_tp");
+  const auto perf = verdict(derive_verdicts(container, subject_from_snapshot(container), ""), "perf_tp");
   EXPECT_FALSE(perf.prediction.ok);
   EXPECT_FALSE(perf.prediction.certain);
   EXPECT_FALSE(perf.mismatch);

@@ -37,6 +37,7 @@ Run run_diag(const std::vector<std::string>& args) {
   std::vector<std::string> argv_storage = {diag_binary()};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_storage.size() + 1);
   for (auto& a : argv_storage) argv.push_back(a.data());
   argv.push_back(nullptr);
 

@@ -215,7 +215,7 @@ TEST(RenderPrometheus, VerdictsAndFindings) {
 
 TEST(RenderPrometheus, LabelValuesAreEscaped) {
   auto report = report_for("debian12-vm-6.18");
-  report.tool_version = "1.0 \"quoted\" back\\slash";
+  report.tool_version = R"(1.0 "quoted" back\slash)";
   report.kernel_release = "6.18\nnewline";
   for (auto& v : report.verdicts) v.subject = "eve\"}";
   const auto text = render_prometheus(report);
