@@ -1,0 +1,220 @@
+// syscount's privilege separation, proven with a real unprivileged user:
+// with only cap_bpf,cap_perfmon on a copy of the binary (and tracefs at its
+// default 0700), it counts a command that runs with no capability and with
+// the user's uid, gid and groups; syscount itself holds no capability once
+// attached, and opens a user-named path only after dropping them.
+#include <grp.h>
+#include <pwd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "programs/syscount_test_support.h"
+
+using namespace syscount_test;
+namespace fs = std::filesystem;
+
+namespace {
+
+// "Name:\tvalue..." lines of a /proc/PID/status text.
+std::map<std::string, std::string> status_fields(const std::string& text) {
+  std::map<std::string, std::string> fields;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    auto value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    fields[line.substr(0, colon)] = value;
+  }
+  return fields;
+}
+
+void expect_no_capabilities(const std::map<std::string, std::string>& status, const std::string& who) {
+  for (const char* set : {"CapInh", "CapPrm", "CapEff", "CapAmb"}) {
+    ASSERT_TRUE(status.contains(set)) << who << ": no " << set;
+    EXPECT_EQ(status.at(set), "0000000000000000") << who << " holds capabilities in " << set;
+  }
+}
+
+class SyscountPrivilege : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (geteuid() != 0) return;
+    std::random_device random;
+    char suffix[16];
+    std::snprintf(suffix, sizeof suffix, "%06x", random() & 0xffffff);
+    user_ = std::string("bpfr_sc_") + suffix;
+    extra_group_ = std::string("bpfr_scg_") + suffix;
+    run({"groupadd", extra_group_}, true);
+    run({"useradd", "--no-create-home", "--shell", "/bin/sh", "--user-group", "--groups",
+         extra_group_, user_},
+        true);
+    if (const passwd* entry = getpwnam(user_.c_str())) {
+      uid_ = entry->pw_uid;
+      gid_ = entry->pw_gid;
+    }
+    if (const group* entry = getgrnam(extra_group_.c_str())) extra_gid_ = entry->gr_gid;
+
+    char pattern[] = "/tmp/bpfr_sc_XXXXXX";
+    dir_ = mkdtemp(pattern);
+    chmod(dir_.c_str(), 0755);
+    fs::copy_file(syscount_path(), dir_ + "/syscount");
+    fs::copy_file(syscount_path(), dir_ + "/syscount-nocaps");
+    chmod((dir_ + "/syscount").c_str(), 0755);
+    chmod((dir_ + "/syscount-nocaps").c_str(), 0755);
+    setcap_status_ = run({"setcap", "cap_bpf,cap_perfmon=ep", dir_ + "/syscount"}, true).status;
+    out_dir_ = dir_ + "/out";
+    fs::create_directory(out_dir_);
+    chown(out_dir_.c_str(), uid_, gid_);
+
+    // Raw tracepoints need no tracefs; prove it with tracefs present and at
+    // its default mode (mounted here when it is not, as a host would have it).
+    if (!fs::exists("/sys/kernel/tracing/events")) {
+      mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr);
+    }
+  }
+
+  static void TearDownTestSuite() {
+    if (geteuid() != 0) return;
+    if (!user_.empty()) run({"userdel", user_}, true);
+    if (!extra_group_.empty()) run({"groupdel", extra_group_}, true);
+    std::error_code ignored;
+    if (!dir_.empty()) fs::remove_all(dir_, ignored);
+  }
+
+  void SetUp() override {
+    SYSCOUNT_REQUIRE_ROOT();
+    ASSERT_NE(uid_, 0u) << "test user " << user_ << " was not created";
+    ASSERT_EQ(setcap_status_, 0) << "setcap failed";
+    before_ = syscount_program_ids();
+  }
+
+  void TearDown() override {
+    if (IsSkipped()) return;
+    EXPECT_TRUE(leaked_since(before_).empty()) << "a syscount BPF program is still loaded";
+  }
+
+  // Runs ARGV as the test user (with their groups), like a login would.
+  static RunResult run_as_user(const std::vector<std::string>& argv) {
+    return run(argv, false, [] {
+      gid_t groups[] = {gid_, extra_gid_};
+      if (setgroups(2, groups) != 0 || setgid(gid_) != 0 || setuid(uid_) != 0) _exit(125);
+      unsetenv("SUDO_UID");
+      unsetenv("SUDO_GID");
+    });
+  }
+
+  // Runs ARGV as root, as sudo would for the test user.
+  static RunResult run_as_sudo(const std::vector<std::string>& argv) {
+    return run(argv, false, [] {
+      setenv("SUDO_UID", std::to_string(uid_).c_str(), 1);
+      setenv("SUDO_GID", std::to_string(gid_).c_str(), 1);
+      setenv("SUDO_USER", user_.c_str(), 1);
+    });
+  }
+
+  void expect_is_the_user(const std::map<std::string, std::string>& status) {
+    const std::string uid = std::to_string(uid_);
+    const std::string gid = std::to_string(gid_);
+    EXPECT_EQ(status.at("Uid"), uid + "\t" + uid + "\t" + uid + "\t" + uid);
+    EXPECT_EQ(status.at("Gid"), gid + "\t" + gid + "\t" + gid + "\t" + gid);
+    EXPECT_NE((" " + status.at("Groups") + " ").find(" " + std::to_string(extra_gid_) + " "),
+              std::string::npos)
+        << "supplementary group missing: " << status.at("Groups");
+  }
+
+  static inline std::string user_, extra_group_, dir_, out_dir_;
+  static inline uid_t uid_ = 0;
+  static inline gid_t gid_ = 0, extra_gid_ = 0;
+  static inline int setcap_status_ = -1;
+  std::set<std::uint64_t> before_;
+};
+
+TEST_F(SyscountPrivilege, UserWithFileCapsCountsACommandThatHoldsNoCapability) {
+  // tracefs stays closed to the user; raw tracepoints do not need it.
+  struct stat tracefs {};
+  if (stat("/sys/kernel/tracing", &tracefs) == 0 && (tracefs.st_mode & 07777) == 0700) {
+    auto peek = run_as_user({"/bin/ls", "/sys/kernel/tracing/events"});
+    EXPECT_NE(peek.status, 0) << "tracefs at 0700 should be closed to " << user_;
+  } else {
+    RecordProperty("tracefs_mode", "not the default 0700 on this host");
+  }
+  const std::string report = out_dir_ + "/user.json";
+  auto result = run_as_user({dir_ + "/syscount", "--json", "--errors", "-o", report, "--",
+                             "/bin/cat", "/proc/self/status"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  auto status = status_fields(result.out);
+  expect_no_capabilities(status, "the command");
+  expect_is_the_user(status);
+
+  struct stat meta {};
+  ASSERT_EQ(stat(report.c_str(), &meta), 0);
+  EXPECT_EQ(meta.st_uid, uid_) << "-o is created as the user";
+  auto doc = nlohmann::json::parse(slurp(report), nullptr, false);
+  ASSERT_TRUE(doc.is_object());
+  auto counts = counts_from_json(doc);
+  EXPECT_EQ(counts["execve"].count, 1u);
+  EXPECT_EQ(counts["exit_group"].count, 1u);
+  EXPECT_GE(counts["read"].count, 1u);
+  EXPECT_GE(counts["write"].count, 1u);
+  EXPECT_EQ(doc["exit_status"], 0);
+}
+
+TEST_F(SyscountPrivilege, SyscountHoldsNoCapabilityAfterAttaching) {
+  // The command's parent is syscount: read its status while it traces.
+  auto result = run_as_user({dir_ + "/syscount", "-o", out_dir_ + "/parent.txt", "--", "/bin/sh",
+                             "-c", "cat /proc/$PPID/status"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  auto status = status_fields(result.out);
+  EXPECT_EQ(status["Name"], "syscount");
+  expect_no_capabilities(status, "syscount after attaching");
+}
+
+TEST_F(SyscountPrivilege, WithoutCapabilitiesItSaysWhyAndHowToFix) {
+  auto result = run_as_user({dir_ + "/syscount-nocaps", "--", "/bin/true"});
+  EXPECT_EQ(result.status, 2);
+  EXPECT_LE(line_count(result.err), 2u) << result.err;
+  EXPECT_NE(result.err.find("CAP_BPF"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("setcap"), std::string::npos) << result.err;
+  EXPECT_EQ(result.err.find("libbpf"), std::string::npos) << "no raw libbpf output: " << result.err;
+}
+
+TEST_F(SyscountPrivilege, UnderSudoTheCommandRunsAsTheInvokingUser) {
+  const std::string report = out_dir_ + "/sudo.json";
+  auto result = run_as_sudo(
+      {syscount_path(), "--json", "-o", report, "--", "/bin/cat", "/proc/self/status"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  auto status = status_fields(result.out);
+  expect_no_capabilities(status, "the command");
+  expect_is_the_user(status);
+  struct stat meta {};
+  ASSERT_EQ(stat(report.c_str(), &meta), 0);
+  EXPECT_EQ(meta.st_uid, uid_);
+  EXPECT_EQ(meta.st_gid, gid_);
+}
+
+TEST_F(SyscountPrivilege, UserNamedPathIsOpenedOnlyAfterDroppingPrivileges) {
+  const std::string log = dir_ + "/strace.log";
+  const std::string report = out_dir_ + "/traced.json";
+  auto result = run_as_sudo({"strace", "-o", log, "-e", "trace=setresuid,capset,openat",
+                             syscount_path(), "--json", "-o", report, "--", "/bin/true"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  std::istringstream lines(slurp(log));
+  std::size_t index = 0, setresuid_at = 0, last_capset_at = 0, open_at = 0;
+  for (std::string line; std::getline(lines, line); ++index) {
+    if (line.rfind("setresuid(" + std::to_string(uid_), 0) == 0) setresuid_at = index + 1;
+    if (line.rfind("capset(", 0) == 0 && !open_at) last_capset_at = index + 1;
+    if (line.find(report) != std::string::npos && line.rfind("openat(", 0) == 0) open_at = index + 1;
+  }
+  ASSERT_NE(open_at, 0u) << "report not opened";
+  ASSERT_NE(setresuid_at, 0u) << "no setresuid to the user";
+  EXPECT_LT(setresuid_at, open_at);
+  EXPECT_LT(last_capset_at, open_at);
+}
+
+}  // namespace
