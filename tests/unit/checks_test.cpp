@@ -455,11 +455,9 @@ TEST(CapabilityChecks, Bounding) {
   EXPECT_EQ(run_one(s, "caps.bounding").status, Status::error);
 }
 
-// BUG (reported to the lead): on kernels before 5.8 CAP_BPF and CAP_PERFMON do
-// not exist, so caps.effective tells an ordinary user on 5.4 to run
-// "setcap cap_bpf,cap_perfmon=ep", which cannot work there, while the
-// verdict for the same host (predict) rightly says cap_sys_admin. And a
-// process that somehow holds bits 38/39 on 5.4 passes caps.effective.
+// Regression (fixed in 93fbf6c): before 5.8 CAP_BPF and CAP_PERFMON do not
+// exist, so caps.effective must ask for cap_sys_admin, as the verdict does,
+// and bits 38/39 must not make a 5.4 process pass.
 TEST(CapabilityChecks, EffectiveOnKernel54AgreesWithThePrediction) {
   auto s = load_host("kernel-5.4");
   auto r = run_one(s, "caps.effective");
@@ -470,11 +468,9 @@ TEST(CapabilityChecks, EffectiveOnKernel54AgreesWithThePrediction) {
   EXPECT_EQ(run_one(s, "caps.effective").status, Status::fail) << "CAP_BPF means nothing to 5.4";
 }
 
-// BUG (reported to the lead): on 5.4 the bounding set can never hold
-// CAP_BPF/CAP_PERFMON (they are numbers 39/38, the kernel knows up to 37), so
-// caps.bounding warns on every 5.4 host, even for root with a full bounding
-// set, and suggests "docker run --cap-add BPF". Before 5.8 the check should
-// look for CAP_SYS_ADMIN instead (or skip).
+// Regression (fixed in 93fbf6c): a 5.4 bounding set can never hold
+// CAP_BPF/CAP_PERFMON (the kernel knows capabilities up to 37), so the check
+// must not warn on every 5.4 host or suggest "docker run --cap-add BPF".
 TEST(CapabilityChecks, BoundingOnKernel54DoesNotAskForCapBpf) {
   auto s = load_host("kernel-5.4");
   const auto r = run_one(s, "caps.bounding");
@@ -560,13 +556,9 @@ TEST(TracefsChecks, EventIdFromTheModelAndFromTheLiveOpen) {
   EXPECT_EQ(run_one(reader, "tracefs.event_id").status, Status::pass);
 }
 
-// BUG (reported to the lead): tracefs.event_id asks predict() and fails only
-// when the prediction stops at the tracefs_id stage. When the process also
-// lacks the load capabilities (kernel-5.4 fixture: uid 1000, no caps,
-// tracefs 0700 root), predict stops at load, and the check passes with "the
-// modes along .../id let this process read it", which is false. The check
-// should judge the tracefs modes on their own (e.g. walk the chain with
-// may_search/may_read for the subject) regardless of the load stage.
+// Regression (fixed in 93fbf6c): tracefs.event_id used to pass ("the modes
+// let this process read it") whenever the prediction stopped earlier, at
+// load; the tracefs modes must be judged on their own.
 TEST(TracefsChecks, EventIdIsJudgedEvenWhenLoadingWouldFail) {
   const auto r = run_one(load_host("kernel-5.4"), "tracefs.event_id");
   EXPECT_EQ(r.status, Status::fail) << r.reason;
