@@ -179,7 +179,9 @@ Status undo(SetupSystem& system, const JournalEntry& entry) {
     case ChangeKind::binary: {
       auto meta = system.stat(entry.target);
       if (!meta) return meta.error();
-      if (!*meta) return SysError::plain(entry.target + " is gone; its owner, mode and capabilities cannot be restored");
+      // Removed since (a package uninstalled it): nothing of it is left to
+      // restore, and refusing would leave the journal stuck forever.
+      if (!*meta) return Ok{};
       // Only what differs, in the order apply used: chown clears capabilities.
       const auto uid = before.at("uid").get<uid_t>();
       const auto gid = before.at("gid").get<gid_t>();

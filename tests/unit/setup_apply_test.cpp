@@ -538,6 +538,20 @@ TEST(SetupStatus, ReportsDrift) {
   EXPECT_EQ(run_status(system).exit_code, 0) << run_status(system).text;
 }
 
+TEST(SetupRevert, BinaryRemovedSinceApplyDoesNotBlockTheRest) {
+  FakeSystem system;
+  const json before = system.state();
+  ASSERT_EQ(run_apply(system, basic_options()).exit_code, 0);
+  system.files.erase("/usr/bin/syscount");  // e.g. the package was purged
+  const auto outcome = run_revert(system);
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.text;
+  EXPECT_FALSE(system.groups.count("bpfready")) << "the group must still be reverted";
+  EXPECT_FALSE(system.files.count(std::string(kJournalPath))) << "the journal must not stay stuck";
+  json expected = before;
+  expected["files"].erase("/usr/bin/syscount");
+  EXPECT_EQ(system.state(), expected);
+}
+
 TEST(SetupRevert, PendingEntryFromACrashIsRestored) {
   FakeSystem system;
   const json before = system.state();
