@@ -15,7 +15,12 @@ bool Subject::in_group(gid_t group) const {
 Subject subject_from_snapshot(const Snapshot& snapshot) {
   Subject subject;
   subject.name = "this process";
-  if (snapshot.creds) {
+  subject.known = snapshot.creds.has_value();
+  if (!subject.known) {
+    // Model an unprivileged stranger, and say the prediction is uncertain.
+    subject.uid = 65534;
+    subject.gid = 65534;
+  } else {
     subject.uid = snapshot.creds->euid;
     subject.gid = snapshot.creds->egid;
     subject.groups = snapshot.creds->groups;
@@ -120,7 +125,7 @@ Prediction predict(const Snapshot& snap, const Subject& subject, ProbeFlavour fl
                    const std::string& binary_for_remedy) {
   Prediction p;
   p.flavour = flavour;
-  p.certain = snap.kernel.has_value();
+  p.certain = snap.kernel.has_value() && subject.known;
   const std::uint64_t caps = subject.effective_caps;
   const bool sys_admin = has_cap(caps, kCapSysAdmin);
 
@@ -164,7 +169,7 @@ Prediction predict(const Snapshot& snap, const Subject& subject, ProbeFlavour fl
   }
   if (auto blocked = tracefs_id_blocked(snap, subject, binary_for_remedy)) {
     blocked->flavour = flavour;
-    if (!p.certain) blocked->certain = false;
+    if (!p.certain || !subject.known) blocked->certain = false;
     return *blocked;
   }
 

@@ -23,6 +23,7 @@ struct Subject {
   gid_t gid = 0;
   std::vector<gid_t> groups;
   std::uint64_t effective_caps = 0;
+  bool known = true;  // false when the credentials could not be read
   [[nodiscard]] bool in_group(gid_t group) const;
 };
 

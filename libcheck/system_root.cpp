@@ -22,6 +22,7 @@ SystemRoot::SystemRoot(std::filesystem::path root) : root_(std::move(root)) {
     std::string mode;
     FileMeta entry;
     if (!(fields >> file >> mode >> entry.uid >> entry.gid)) continue;
+    if (mode.empty() || mode.find_first_not_of("01234567") != std::string::npos) continue;  // not octal
     entry.mode = static_cast<mode_t>(std::stoul(mode, nullptr, 8));
     meta_overrides_[file] = entry;
   }

@@ -179,6 +179,19 @@ TEST(PredictParanoid, UnknownPatchPredictsFailureButUncertain) {
   EXPECT_FALSE(p.certain);
 }
 
+TEST(Predict, UnreadableCredentialsModelAStrangerAndAreUncertain) {
+  auto snap = load_host("debian12-vm-6.18");
+  snap.creds.reset();
+  const auto subject = subject_from_snapshot(snap);
+  EXPECT_FALSE(subject.known);
+  EXPECT_NE(subject.uid, 0U) << "an unknown process must not be modelled as root";
+  for (const auto flavour : {ProbeFlavour::raw_tp, ProbeFlavour::perf_tp}) {
+    const auto p = predict(snap, subject, flavour, kBinary);
+    EXPECT_FALSE(p.ok);
+    EXPECT_FALSE(p.certain);
+  }
+}
+
 TEST(PredictParanoid, CapSysAdminPassesTheRestriction) {
   const auto snap = load_host("ubuntu2204-paranoid4");
   EXPECT_TRUE(predict(snap, alice(kSysAdmin | kDacRead), ProbeFlavour::perf_tp, kBinary).ok);

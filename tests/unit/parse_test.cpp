@@ -60,7 +60,7 @@ TEST(ParseKernelVersion, RejectsGarbage) {
 // BUG (reported to the lead): parse.h promises that major.minor is the least
 // it accepts, but a bare major ("6", "6-custom") parses as 6.0.0, because the
 // loop breaks on end-of-text before the "i < 2" check.
-TEST(ParseKernelVersion, DISABLED_RequiresAtLeastMajorAndMinor) {
+TEST(ParseKernelVersion, RequiresAtLeastMajorAndMinor) {
   EXPECT_EQ(parse_kernel_version("6"), std::nullopt);
   EXPECT_EQ(parse_kernel_version("6-custom"), std::nullopt);
 }
@@ -408,6 +408,22 @@ TEST(SystemRoot, MetaFileSkipsCommentsAndIncompleteLines) {
   EXPECT_EQ(meta->permissions(), 0600U);
   EXPECT_EQ(meta->uid, 7U);
   EXPECT_EQ(meta->gid, 8U);
+}
+
+TEST(SystemRoot, MetaFileSkipsModesThatAreNotOctal) {
+  const unit::ScratchTree tree;
+  tree.write("/.bpfready-meta", "/data rwxr-x--- 0 0\n/data 0989 0 0\n/other 0640 1 2\n");
+  tree.write("/data", "x");
+  tree.write("/other", "y");
+  const SystemRoot root(tree.path());  // must not throw
+  const auto data = root.stat("/data");
+  ASSERT_TRUE(data.has_value());
+  EXPECT_EQ(data->uid, ::getuid()) << "a non-octal line must not override the real owner";
+  EXPECT_NE(data->permissions(), 0U);
+  const auto other = root.stat("/other");
+  ASSERT_TRUE(other.has_value());
+  EXPECT_EQ(other->permissions(), 0640U);
+  EXPECT_EQ(other->gid, 2U);
 }
 
 }  // namespace
