@@ -110,8 +110,7 @@ std::optional<Prediction> tracefs_id_blocked(const Snapshot& snap, const Subject
     }
     const bool allowed = is_id_file ? may_read(*fact.meta, subject) : may_search(*fact.meta, subject);
     if (!allowed) {
-      char mode[8];
-      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(fact.meta->permissions()));
+      const std::string mode = mode_text(fact.meta->mode);
       return fail_at(p, ProbeStage::tracefs_id, EACCES,
                      std::string(is_id_file ? "cannot read " : "cannot enter ") + fact.path + " (mode " + mode +
                          ", uid " + std::to_string(fact.meta->uid) + ", gid " + std::to_string(fact.meta->gid) + ")",

@@ -19,12 +19,6 @@ std::string_view to_string(Status status) {
 
 namespace {
 
-std::string octal(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
-}
-
 std::string show(const std::optional<long>& value) { return value ? std::to_string(*value) : "unreadable"; }
 
 CheckResult result(Status status, std::string reason, std::string remedy = {}) {
@@ -396,20 +390,20 @@ CheckResult check_tracefs_mode(const Snapshot& s) {
   const auto& root = *s.tracefs_id_chain.front().meta;
   CheckResult r;
   if ((root.mode & (S_IROTH | S_IXOTH)) != 0) {
-    r = result(Status::warn, "tracefs is open to every user (mode " + octal(root.mode) + "): anyone can read trace data",
+    r = result(Status::warn, "tracefs is open to every user (mode " + mode_text(root.mode) + "): anyone can read trace data",
                "sudo chmod 0700 " + s.tracefs->target + "  (grant a group instead: sudo tracefs-setup apply --tracefs-read)");
     r.security_finding = true;
   } else if (root.gid != 0 && (root.mode & S_IWGRP) != 0) {
     r = result(Status::warn,
                "tracefs is writable by group " + std::to_string(root.gid) +
-                   " (mode " + octal(root.mode) + "): that group can add kprobes and change tracing, close to root",
+                   " (mode " + mode_text(root.mode) + "): that group can add kprobes and change tracing, close to root",
                "sudo chmod g-w " + s.tracefs->target + "  (read-only group access: sudo tracefs-setup apply --tracefs-read)");
     r.security_finding = true;
   } else {
-    r = result(Status::pass, "tracefs root is mode " + octal(root.mode) + " (not open to all, no group write)");
+    r = result(Status::pass, "tracefs root is mode " + mode_text(root.mode) + " (not open to all, no group write)");
   }
   r.evidence = {{"path", s.tracefs->target},
-                {"mode", octal(root.mode)},
+                {"mode", mode_text(root.mode)},
                 {"uid", std::to_string(root.uid)},
                 {"gid", std::to_string(root.gid)}};
   return r;
@@ -430,7 +424,7 @@ CheckResult check_tracefs_event_id(const Snapshot& s) {
                 : result(Status::pass, "the modes along " + id_path + " let this process read it");
   }
   for (const auto& fact : s.tracefs_id_chain) {
-    r.evidence.emplace_back(fact.path, fact.meta ? octal(fact.meta->mode) + " " + std::to_string(fact.meta->uid) + ":" +
+    r.evidence.emplace_back(fact.path, fact.meta ? mode_text(fact.meta->mode) + " " + std::to_string(fact.meta->uid) + ":" +
                                                        std::to_string(fact.meta->gid)
                                                  : fact.error);
   }
@@ -444,14 +438,14 @@ CheckResult check_debugfs(const Snapshot& s) {
     r = result(Status::skip, "cannot stat " + s.debugfs->target);
   } else if ((s.debugfs_meta->mode & (S_IROTH | S_IXOTH)) != 0) {
     r = result(Status::warn,
-               "debugfs is open to every user (mode " + octal(s.debugfs_meta->mode) +
+               "debugfs is open to every user (mode " + mode_text(s.debugfs_meta->mode) +
                    "): it exposes kernel internals; eBPF tools do not need it",
                "sudo mount -o remount,mode=0700 " + s.debugfs->target);
     r.security_finding = true;
   } else {
-    r = result(Status::pass, "debugfs is mounted with mode " + octal(s.debugfs_meta->mode) + " (not open to all)");
+    r = result(Status::pass, "debugfs is mounted with mode " + mode_text(s.debugfs_meta->mode) + " (not open to all)");
   }
-  r.evidence = {{"target", s.debugfs->target}, {"mode", s.debugfs_meta ? octal(s.debugfs_meta->mode) : "unknown"}};
+  r.evidence = {{"target", s.debugfs->target}, {"mode", s.debugfs_meta ? mode_text(s.debugfs_meta->mode) : "unknown"}};
   return r;
 }
 

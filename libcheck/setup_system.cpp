@@ -26,12 +26,6 @@ namespace bpfready {
 
 namespace fs = std::filesystem;
 
-std::string mode_text(mode_t mode) {
-  std::array<char, 16> buffer{};
-  std::snprintf(buffer.data(), buffer.size(), "%04o", static_cast<unsigned>(mode & 07777));
-  return buffer.data();
-}
-
 namespace {
 
 struct CapFree {

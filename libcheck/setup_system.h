@@ -127,7 +127,5 @@ std::unique_ptr<SetupSystem> make_live_system(const std::string& root);
 // Runs ARGV (no shell) and waits. The error carries its stderr.
 Status run_command(const std::vector<std::string>& argv);
 
-// Text of a mode for people and shell commands: 0750.
-std::string mode_text(mode_t mode);
 
 }  // namespace bpfready

@@ -2,10 +2,17 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
 namespace bpfready {
+
+std::string mode_text(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
 
 SystemRoot::SystemRoot(std::filesystem::path root) : root_(std::move(root)) {
   live_ = root_.empty() || root_ == "/";

@@ -23,6 +23,9 @@ struct FileMeta {
   [[nodiscard]] mode_t permissions() const { return mode & 07777; }
 };
 
+// "0750": the permission bits of MODE in octal, as chmod takes them.
+std::string mode_text(mode_t mode);
+
 class SystemRoot {
  public:
   // "/" is the live host. Any other directory is a fixture tree; its file

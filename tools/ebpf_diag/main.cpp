@@ -21,12 +21,6 @@ std::string hostname_of(const bpfready::SystemRoot& root) {
   return "unknown";
 }
 
-std::string octal(mode_t mode) {
-  char text[8];
-  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
-  return text;
-}
-
 // The row that says who the verdicts are for, and whether they may run BINARY.
 bpfready::CheckResult user_subject_row(const bpfready::Subject& subject, const std::string& binary,
                                        const bpfready::Snapshot& snapshot) {
@@ -54,7 +48,7 @@ bpfready::CheckResult user_subject_row(const bpfready::Subject& subject, const s
       row.reason = meta.error().message;
     } else if (!bpfready::may_execute(*meta, subject)) {
       row.status = bpfready::Status::fail;
-      row.reason = subject.name + " may not execute " + binary + " (mode " + octal(meta->mode) + ", uid " +
+      row.reason = subject.name + " may not execute " + binary + " (mode " + bpfready::mode_text(meta->mode) + ", uid " +
                    std::to_string(meta->uid) + ", gid " + std::to_string(meta->gid) + ")";
       row.remedy = "sudo tracefs-setup apply --user " + subject.name + " --binary " + binary;
     } else {
