@@ -102,19 +102,18 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
-/* Entry time of the syscall a thread is in, for latency. Task storage lives
- * and dies with the task, so calls that never return (exit_group, a thread
- * killed mid-call) leave nothing behind. */
-struct inflight {
-	__u64 start_ns;
-};
-
+/* Entry time of the syscall each thread is in, for latency, indexed by TID.
+ * An array lookup is inlined by the verifier (no helper call), which keeps
+ * --latency cheap; user space sizes it to pid_max. A TID beyond it (pid_max
+ * raised while tracing) is counted as an untimed call. The fork hook clears
+ * a new thread's slot, since a TID can be reused after a thread died inside
+ * a call that never returned. */
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct inflight);
-} inflight SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} starts SEC(".maps");
 
 static __always_inline void count_drop(__u32 what)
 {
@@ -208,10 +207,10 @@ int syscount_enter(struct bpf_raw_tracepoint_args *ctx)
 		count_by_task(pid_tgid, slot);
 
 	if (want_latency) {
-		struct inflight *slot_time = bpf_task_storage_get(
-			&inflight, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (slot_time)
-			slot_time->start_ns = bpf_ktime_get_ns();
+		__u32 tid = (__u32)pid_tgid;
+		__u64 *start = bpf_map_lookup_elem(&starts, &tid);
+		if (start)
+			*start = bpf_ktime_get_ns();
 		else
 			count_drop(SYSCOUNT_DROP_LATENCY);
 	}
@@ -240,12 +239,12 @@ int BPF_PROG(syscount_exit, struct pt_regs *regs, long ret)
 		return 0;
 
 	if (want_latency) {
-		struct inflight *slot_time =
-			bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
-		/* start_ns is 0 for a call that began before syscount attached. */
-		if (slot_time && slot_time->start_ns) {
-			elapsed = bpf_ktime_get_ns() - slot_time->start_ns;
-			slot_time->start_ns = 0;
+		__u32 tid = (__u32)pid_tgid;
+		__u64 *start = bpf_map_lookup_elem(&starts, &tid);
+		/* 0 for a call that began before syscount attached. */
+		if (start && *start) {
+			elapsed = bpf_ktime_get_ns() - *start;
+			*start = 0;
 			timed = true;
 		}
 	}
@@ -280,7 +279,13 @@ int BPF_PROG(syscount_fork, struct task_struct *parent, struct task_struct *chil
 	__u32 parent_tgid = (__u32)parent->tgid;
 	__u32 child_tgid = (__u32)child->tgid;
 
-	if (child_tgid == parent_tgid)
+	if (want_latency) {
+		__u32 tid = (__u32)child->pid;
+		__u64 *start = bpf_map_lookup_elem(&starts, &tid);
+		if (start)
+			*start = 0;
+	}
+	if (!filter_tgids || child_tgid == parent_tgid)
 		return 0;
 	if (*track_slot(parent_tgid) == SYSCOUNT_TRACKED)
 		*track_slot(child_tgid) = SYSCOUNT_TRACKED;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 
@@ -68,6 +69,20 @@ SyscallStat sum_cpus(const std::vector<syscount_stat>& values) {
   return out;
 }
 
+// Thread ids stay below pid_max; the latency slots are sized to it.
+__u32 pid_max() {
+  __u32 value = SYSCOUNT_PID_LIMIT;
+  if (FILE* file = std::fopen("/proc/sys/kernel/pid_max", "re")) {
+    unsigned long read_value = 0;
+    if (std::fscanf(file, "%lu", &read_value) == 1 && read_value > 0 &&
+        read_value <= SYSCOUNT_PID_LIMIT) {
+      value = static_cast<__u32>(read_value);
+    }
+    std::fclose(file);
+  }
+  return value;
+}
+
 }  // namespace
 
 const std::vector<std::string>& syscount_program_names() {
@@ -98,14 +113,15 @@ Expected<std::unique_ptr<SyscountTracer>> SyscountTracer::start(const TracerConf
   // Attach only what was asked for: every attached program costs every
   // syscall on the host.
   bpf_program__set_autoload(skel->progs.syscount_exit, config.errors || config.latency);
-  bpf_program__set_autoload(skel->progs.syscount_fork, !config.system_wide);
+  const bool follow = !config.system_wide || config.latency;
+  bpf_program__set_autoload(skel->progs.syscount_fork, follow);
   bpf_program__set_autoload(skel->progs.syscount_process_exit, !config.system_wide);
   bpf_program__set_autoload(skel->progs.syscount_exec, breakdown);
   if (breakdown) {
     bpf_map__set_max_entries(skel->maps.by_task, config.map_entries);
     bpf_map__set_max_entries(skel->maps.comms, config.map_entries);
   }
-  if (!config.latency) bpf_map__set_autocreate(skel->maps.inflight, false);
+  if (config.latency) bpf_map__set_max_entries(skel->maps.starts, pid_max());
 
   if (int err = syscount_bpf__load(skel); err != 0) {
     return SysError::from_errno(-err, "load the syscount BPF programs");
@@ -116,7 +132,7 @@ Expected<std::unique_ptr<SyscountTracer>> SyscountTracer::start(const TracerConf
     bool wanted;
   };
   const Attach attach[] = {
-      {skel->progs.syscount_fork, &skel->links.syscount_fork, !config.system_wide},
+      {skel->progs.syscount_fork, &skel->links.syscount_fork, follow},
       {skel->progs.syscount_process_exit, &skel->links.syscount_process_exit,
        !config.system_wide},
       {skel->progs.syscount_exec, &skel->links.syscount_exec, breakdown},

@@ -60,6 +60,7 @@ inline std::string temp_path(const std::string& tag) {
   char pattern[] = "/tmp/bpfr_sc_XXXXXX";
   int fd = mkstemp(pattern);
   if (fd >= 0) close(fd);
+  unlink(pattern);  // only the unique name is wanted
   return std::string(pattern) + tag;
 }
 
@@ -90,8 +91,6 @@ inline RunResult run(const std::vector<std::string>& argv, bool discard_out = fa
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.out = slurp(out_path);
   result.err = slurp(err_path);
-  std::remove(out_path.substr(0, out_path.size() - 4).c_str());
-  std::remove(err_path.substr(0, err_path.size() - 4).c_str());
   std::remove(out_path.c_str());
   std::remove(err_path.c_str());
   return result;

@@ -1,0 +1,129 @@
+#!/bin/bash
+# syscount benchmark: nanoseconds added per syscall by each way of counting
+# syscalls, measured on a loop of getppid() calls, and the cost syscount puts
+# on processes it does not trace. Prints figures; asserts nothing.
+#
+# usage (root): bench/syscount_bench.sh [BUILD_DIR] [N] [RUNS]
+#   BUILD_DIR  a configured and built tree (default: build-sc next to this script)
+#   N          getppid calls per run (default 5000000; strace gets N/50)
+#   RUNS       runs per configuration; the fastest counts (default 3)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../build-sc}
+n=${2:-5000000}
+runs=${3:-3}
+strace_n=$((n / 50))
+
+syscount=$build/tools/syscount/syscount
+maker=$build/tests/programs/syscount_maker
+libbpf_syscount=/usr/sbin/syscount
+for tool in "$syscount" "$maker"; do
+  [[ -x $tool ]] || { echo "missing $tool: build the tree first" >&2; exit 2; }
+done
+[[ $(id -u) == 0 ]] || { echo "run as root (the other tools need it)" >&2; exit 2; }
+# bpftrace's tracepoints and libbpf-tools resolve events through tracefs.
+[[ -d /sys/kernel/tracing/events ]] || mount -t tracefs nodev /sys/kernel/tracing
+
+work=$(mktemp -d /tmp/syscount_bench.XXXXXX)
+cleanup() {
+  [[ -z $tracer ]] || { kill -INT "$tracer" 2>/dev/null || true; wait "$tracer" 2>/dev/null || true; }
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The floor: an empty raw_tp/sys_enter program.
+clang -g -O2 -target bpf -I"/usr/include/$(gcc -print-multiarch)" \
+  -c "$here/syscount_floor.bpf.c" -o "$work/floor.bpf.o"
+cc -O2 "$here/syscount_attach.c" -o "$work/attach" -lbpf
+
+# Best (lowest) ns/call over RUNS of the loop, run by "$@" (which ends with
+# the loop program's arguments or takes them as one string, see below).
+best_of() {
+  local best=""
+  for ((i = 0; i < runs; i++)); do
+    local v
+    v=$("$@" 2>/dev/null | grep -E '^[0-9]+(\.[0-9]+)?$' | tail -n 1)
+    [[ -n $v ]] || { echo "no result from: $*" >&2; exit 1; }
+    best=$(awk -v a="$v" -v b="$best" 'BEGIN { print (b == "" || a < b) ? a : b }')
+  done
+  echo "$best"
+}
+
+# Starts a tracer in the background; waits for PATTERN in its output (or a
+# second when there is none) so that it is attached before measuring.
+tracer=""
+start_tracer() {
+  local pattern=$1; shift
+  "$@" > "$work/tracer.out" 2>&1 < /dev/null &
+  tracer=$!
+  if [[ -n $pattern ]]; then
+    for ((t = 0; t < 200; t++)); do
+      grep -q "$pattern" "$work/tracer.out" && return 0
+      kill -0 "$tracer" 2>/dev/null || break
+      sleep 0.1
+    done
+    echo "tracer did not start: $*" >&2; cat "$work/tracer.out" >&2; exit 1
+  fi
+  sleep 1
+}
+stop_tracer() {
+  kill -INT "$tracer" 2>/dev/null || true
+  wait "$tracer" 2>/dev/null || true
+  tracer=""
+}
+
+declare -A added
+row() {
+  added[$1]=$(awk -v a="$3" -v b="$base" 'BEGIN { print a - b }')
+  printf '  %-48s %8.2f ns/call  %+8.2f ns\n' "$2" "$3" "${added[$1]}"
+}
+
+echo "syscount benchmark: $(uname -r), $(nproc) CPUs, N=$n getppid calls, best of $runs"
+echo "  (ns/call is measured by the loop itself; the last column is what tracing adds)"
+base=$(best_of "$maker" loop "$n")
+row base "untraced" "$base"
+
+start_tracer attached "$work/attach" "$work/floor.bpf.o"
+row floor "empty raw_tp program (the floor)" "$(best_of "$maker" loop "$n")"
+stop_tracer
+
+row sc "syscount (default)" "$(best_of "$syscount" -o /dev/null -- "$maker" loop "$n")"
+row sc_errors "syscount --errors" "$(best_of "$syscount" --errors -o /dev/null -- "$maker" loop "$n")"
+row sc_latency "syscount --latency" "$(best_of "$syscount" --latency -o /dev/null -- "$maker" loop "$n")"
+row sc_both "syscount --errors --latency --by-thread" \
+  "$(best_of "$syscount" --errors --latency --by-thread -o /dev/null -- "$maker" loop "$n")"
+
+start_tracer "Tracing" stdbuf -oL "$libbpf_syscount"
+row lt "libbpf-tools syscount" "$(best_of "$maker" loop "$n")"
+stop_tracer
+start_tracer "Tracing" stdbuf -oL "$libbpf_syscount" -L
+row lt_latency "libbpf-tools syscount -L" "$(best_of "$maker" loop "$n")"
+stop_tracer
+
+row bpftrace "bpftrace: count by syscall id, /pid == cpid/" \
+  "$(best_of bpftrace -q -e 'tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @[args->id] = count(); } END { clear(@); }' -c "$maker loop $n")"
+
+row strace "strace -f -c (N=$strace_n)" \
+  "$(best_of strace -f -c -o /dev/null -- "$maker" loop "$strace_n")"
+
+start_tracer "" "$syscount" -o /dev/null -- sleep 600
+row unrelated "unrelated process, syscount tracing another" "$(best_of "$maker" loop "$n")"
+# Ending the traced command ends syscount.
+pkill -P "$tracer" -x sleep 2>/dev/null || true
+stop_tracer
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "n/a"; else printf "%.2f", a / b }'; }
+echo
+echo "ratios (ns added / ns added by libbpf-tools syscount, same run):"
+echo "  syscount default   / syscount      : $(ratio "${added[sc]}" "${added[lt]}")   (goal <= 0.55)"
+echo "  syscount --errors  / syscount      : $(ratio "${added[sc_errors]}" "${added[lt]}")"
+echo "  syscount --latency / syscount -L   : $(ratio "${added[sc_latency]}" "${added[lt_latency]}")   (goal <= 0.33)"
+printf '  unrelated process - floor         : %+.2f ns   (goal within 1 ns)\n' \
+  "$(awk -v a="${added[unrelated]}" -v b="${added[floor]}" 'BEGIN{print a-b}')"
+
+echo
+if command -v hyperfine > /dev/null; then
+  hyperfine -N --warmup 3 --runs 30 --export-csv "$work/true.csv" \
+    "$syscount -o /dev/null -- /bin/true" > /dev/null 2>&1
+  awk -F, 'NR == 2 { printf "wall time of syscount -- /bin/true: %.1f ms mean, %.1f ms min (goal < 30 ms)\n", $2 * 1000, $7 * 1000 }' "$work/true.csv"
+fi
