@@ -47,10 +47,11 @@ struct task_struct {
 
 /* Set by user space before load; the verifier prunes what is switched off,
  * so the default program is only the filter and one increment. */
-const volatile bool filter_tgids = true;
+/* __u8 rather than bool: the skeleton header is also compiled as C++. */
+const volatile __u8 filter_tgids = 1;
 const volatile __u32 breakdown = SYSCOUNT_BREAKDOWN_NONE;
-const volatile bool want_errors = false;
-const volatile bool want_latency = false;
+const volatile __u8 want_errors = 0;
+const volatile __u8 want_latency = 0;
 const volatile long execve_nr = -1;
 const volatile long execveat_nr = -1;
 

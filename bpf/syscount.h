@@ -15,7 +15,7 @@
 
 /* PID_MAX_LIMIT on 64-bit kernels: pid_max can be raised at run time up to
  * this value, so the tracked-TGID table covers every possible TGID. */
-#define SYSCOUNT_PID_LIMIT (4 * 1024 * 1024)
+#define SYSCOUNT_PID_LIMIT (1U << 22)
 
 /* Values of the tracked-TGID table. */
 enum syscount_track {

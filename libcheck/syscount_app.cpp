@@ -142,7 +142,9 @@ std::optional<std::string> find_in_path(const std::string& name) {
     if (end == std::string::npos) end = path.size();
     std::string dir = path.substr(start, end - start);
     if (dir.empty()) dir = ".";
-    std::string candidate = dir + "/" + name;
+    std::string candidate = dir;
+    candidate += '/';
+    candidate += name;
     struct stat meta {};
     if (::stat(candidate.c_str(), &meta) == 0 && S_ISREG(meta.st_mode) &&
         ::access(candidate.c_str(), X_OK) == 0) {
@@ -275,7 +277,7 @@ struct Output {
   Fd owned;
 };
 
-int exit_code_of(int wait_status, Report& report) {
+int exit_code_of(int wait_status, SyscountReport& report) {
   if (WIFEXITED(wait_status)) {
     report.exit_status = WEXITSTATUS(wait_status);
     return WEXITSTATUS(wait_status);
@@ -343,7 +345,7 @@ int run(const SyscountOptions& options) {
   sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  Report report;
+  SyscountReport report;
   report.mode = mode;
   report.command = options.command;
   report.pids = tgids;
@@ -438,7 +440,7 @@ int run(const SyscountOptions& options) {
                             : std::nullopt;
   Clock::time_point next_tick = interval ? start + *interval : Clock::time_point::max();
   Clock::time_point interval_start = start;
-  Sample previous;
+  SyscountSample previous;
   std::size_t interval_index = 0;
   bool write_failed = false;
   int exit_code = 0;
@@ -446,8 +448,8 @@ int run(const SyscountOptions& options) {
   std::size_t targets_alive = pidfds.size();
   std::vector<bool> ended(pidfds.size(), false);
 
-  auto emit = [&](const Sample& now, Clock::time_point at, bool final) {
-    Report piece = report;
+  auto emit = [&](const SyscountSample& now, Clock::time_point at, bool final) {
+    SyscountReport piece = report;
     piece.final = final;
     if (interval) {
       piece.sample = now - previous;
@@ -527,7 +529,7 @@ int run(const SyscountOptions& options) {
       exit_code = 128 + *stop_signal;
     }
   }
-  const Sample final_sample = tracer->read();
+  const SyscountSample final_sample = tracer->read();
   tracer->stop();
   emit(final_sample, stopped, true);
   if (write_failed) {

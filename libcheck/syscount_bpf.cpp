@@ -25,7 +25,7 @@ int collect_libbpf_log(enum libbpf_print_level level, const char* format, va_lis
   if (level == LIBBPF_DEBUG || g_log == nullptr) return 0;
   va_list copy;
   va_copy(copy, args);
-  const int length = std::vsnprintf(nullptr, 0, format, copy);
+  const int length = std::vsnprintf(nullptr, 0, format, copy);  // NOLINT(clang-analyzer-valist.Uninitialized): copy is va_copy-ed
   va_end(copy);
   if (length <= 0) return length;
   std::string line(static_cast<std::size_t>(length) + 1, '\0');
@@ -101,12 +101,12 @@ Expected<std::unique_ptr<SyscountTracer>> SyscountTracer::start(const TracerConf
   tracer->skel_ = skel;
 
   const bool breakdown = config.by_process || config.by_thread;
-  skel->rodata->filter_tgids = !config.system_wide;
+  skel->rodata->filter_tgids = config.system_wide ? 0 : 1;
   skel->rodata->breakdown = config.by_thread    ? SYSCOUNT_BREAKDOWN_THREAD
                             : config.by_process ? SYSCOUNT_BREAKDOWN_PROCESS
                                                 : SYSCOUNT_BREAKDOWN_NONE;
-  skel->rodata->want_errors = config.errors;
-  skel->rodata->want_latency = config.latency;
+  skel->rodata->want_errors = config.errors ? 1 : 0;
+  skel->rodata->want_latency = config.latency ? 1 : 0;
   skel->rodata->execve_nr = SYS_execve;
   skel->rodata->execveat_nr = SYS_execveat;
 
@@ -161,7 +161,7 @@ void SyscountTracer::stop() {
 
 std::optional<SysError> SyscountTracer::track(pid_t tgid, bool armed) {
   if (!skel_) return SysError::plain("tracer stopped");
-  if (tgid <= 0 || tgid >= SYSCOUNT_PID_LIMIT) {
+  if (tgid <= 0 || static_cast<__u32>(tgid) >= SYSCOUNT_PID_LIMIT) {
     return SysError::plain("PID " + std::to_string(tgid) + " out of range");
   }
   // The .bss is memory-mapped: a plain store is visible to the programs.
@@ -170,8 +170,8 @@ std::optional<SysError> SyscountTracer::track(pid_t tgid, bool armed) {
   return std::nullopt;
 }
 
-Sample SyscountTracer::read() const {
-  Sample sample;
+SyscountSample SyscountTracer::read() const {
+  SyscountSample sample;
   if (!skel_) return sample;
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return sample;

@@ -47,7 +47,7 @@ class SyscountTracer {
   std::optional<SysError> track(pid_t tgid, bool armed);
 
   // Cumulative counters now.
-  [[nodiscard]] Sample read() const;
+  [[nodiscard]] SyscountSample read() const;
 
   // Kernel ids of the loaded programs.
   [[nodiscard]] std::vector<std::uint32_t> program_ids() const;

@@ -81,14 +81,14 @@ std::variant<SyscountOptions, CliExit> parse_syscount_args(const std::vector<std
                "Measure time in each syscall (entry to exit)");
   app.add_flag("-P,--by-process", options.report.by_process, "Break counts down per process");
   app.add_flag("--by-thread", options.report.by_thread, "Break counts down per thread");
-  app.add_option("--syscall", syscall_words, "Report only these syscalls (NAME[,NAME])")
+  app.add_option("--syscall", syscall_words, "SyscountReport only these syscalls (NAME[,NAME])")
       ->delimiter(',');
   app.add_option("--category", category_words,
-                 "Report only these categories: file_io, memory, process, network, time, ipc, "
+                 "SyscountReport only these categories: file_io, memory, process, network, time, ipc, "
                  "security, signal, system, other")
       ->delimiter(',');
   app.add_flag("--failed", options.report.failed_only,
-               "Report only syscalls that failed at least once (implies --errors)");
+               "SyscountReport only syscalls that failed at least once (implies --errors)");
   app.add_flag("-j,--json", options.json,
                "One JSON document (JSON Lines in interval mode); see docs/syscount-json.md");
   app.add_option("-o,--output", options.output,
@@ -125,7 +125,7 @@ std::variant<SyscountOptions, CliExit> parse_syscount_args(const std::vector<std
     long pid = 0;
     auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), pid);
     if (ec != std::errc() || end != word.data() + word.size() || pid <= 0 ||
-        pid > 4 * 1024 * 1024) {
+        pid > 4L * 1024 * 1024) {
       return CliExit{2, "syscount: invalid PID '" + word + "'"};
     }
     options.pids.push_back(static_cast<pid_t>(pid));

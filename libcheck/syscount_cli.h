@@ -25,7 +25,7 @@ struct SyscountOptions {
   bool verbose = false;
   bool list = false;                 // --list: print the syscall table and exit
   std::uint32_t map_entries = 16384; // per-process/thread breakdown entries
-  ReportOptions report;
+  SyscountReportOptions report;
 
   [[nodiscard]] TargetMode mode() const {
     return all ? TargetMode::all : (pids.empty() ? TargetMode::command : TargetMode::pids);

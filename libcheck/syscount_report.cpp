@@ -35,8 +35,8 @@ SyscallStat operator-(const SyscallStat& now, const SyscallStat& before) {
                      minus(now.total_ns, before.total_ns), minus(now.timed, before.timed)};
 }
 
-Sample operator-(const Sample& now, const Sample& before) {
-  Sample out;
+SyscountSample operator-(const SyscountSample& now, const SyscountSample& before) {
+  SyscountSample out;
   out.totals = minus(now.totals, before.totals);
   for (const auto& [task, stats] : now.by_task) {
     auto found = before.by_task.find(task);
@@ -70,7 +70,7 @@ SyscallCategory category_of(long nr) {
   return nr == kSyscallOutOfRange ? SyscallCategory::other : syscall_category(nr);
 }
 
-bool wanted(long nr, const SyscallStat& stat, const ReportOptions& options) {
+bool wanted(long nr, const SyscallStat& stat, const SyscountReportOptions& options) {
   if (!options.only_syscalls.empty() && !options.only_syscalls.contains(nr)) return false;
   if (!options.only_categories.empty() && !options.only_categories.contains(category_of(nr))) {
     return false;
@@ -86,7 +86,7 @@ std::uint64_t total_of(const std::vector<SyscallRow>& rows) {
 }
 }  // namespace
 
-std::vector<SyscallRow> select_rows(const SyscallStats& stats, const ReportOptions& options) {
+std::vector<SyscallRow> select_rows(const SyscallStats& stats, const SyscountReportOptions& options) {
   std::vector<SyscallRow> rows;
   for (const auto& [nr, stat] : stats) {
     if (!wanted(nr, stat, options)) continue;
@@ -99,7 +99,7 @@ std::vector<SyscallRow> select_rows(const SyscallStats& stats, const ReportOptio
   return rows;
 }
 
-std::vector<TaskRows> select_tasks(const Sample& sample, const ReportOptions& options,
+std::vector<TaskRows> select_tasks(const SyscountSample& sample, const SyscountReportOptions& options,
                                    bool per_thread) {
   std::map<TaskId, SyscallStats> grouped;
   for (const auto& [task, stats] : sample.by_task) {
@@ -145,7 +145,7 @@ std::string format(const char* fmt, double value) {
 }
 
 void table(std::ostringstream& out, const std::vector<SyscallRow>& rows,
-           const ReportOptions& options, const std::string& indent) {
+           const SyscountReportOptions& options, const std::string& indent) {
   const std::size_t shown = options.top && *options.top > 0 ? std::min(*options.top, rows.size())
                                                             : rows.size();
   std::size_t width = 7;
@@ -185,7 +185,7 @@ void table(std::ostringstream& out, const std::vector<SyscallRow>& rows,
 
 }  // namespace
 
-std::string render_syscount_text(const Report& report, const ReportOptions& options) {
+std::string render_syscount_text(const SyscountReport& report, const SyscountReportOptions& options) {
   std::ostringstream out;
   const auto rows = select_rows(report.sample.totals, options);
   const std::uint64_t total = total_of(rows);
@@ -242,7 +242,7 @@ std::string render_syscount_text(const Report& report, const ReportOptions& opti
 }
 
 namespace {
-nlohmann::ordered_json row_json(const SyscallRow& row, const ReportOptions& options) {
+nlohmann::ordered_json row_json(const SyscallRow& row, const SyscountReportOptions& options) {
   nlohmann::ordered_json entry = {{"name", row.name}, {"count", row.stat.count}};
   entry["nr"] = row.nr == kSyscallOutOfRange ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(row.nr);
   entry["category"] = to_string(row.category);
@@ -258,7 +258,7 @@ nlohmann::ordered_json row_json(const SyscallRow& row, const ReportOptions& opti
   return entry;
 }
 
-nlohmann::ordered_json rows_json(const std::vector<SyscallRow>& rows, const ReportOptions& options) {
+nlohmann::ordered_json rows_json(const std::vector<SyscallRow>& rows, const SyscountReportOptions& options) {
   auto list = nlohmann::ordered_json::array();
   for (const auto& row : rows) list.push_back(row_json(row, options));
   return list;
@@ -269,7 +269,7 @@ double fraction(std::uint64_t part, std::uint64_t total) {
 }
 }  // namespace
 
-nlohmann::ordered_json render_syscount_json(const Report& report, const ReportOptions& options) {
+nlohmann::ordered_json render_syscount_json(const SyscountReport& report, const SyscountReportOptions& options) {
   const auto rows = select_rows(report.sample.totals, options);
   const std::uint64_t total = total_of(rows);
 

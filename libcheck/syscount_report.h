@@ -1,7 +1,7 @@
-// syscount's result model and its renderers. A Sample is what the kernel
-// counters held at one moment (cumulative); a Report is a sample (or the
+// syscount's result model and its renderers. A SyscountSample is what the kernel
+// counters held at one moment (cumulative); a SyscountReport is a sample (or the
 // difference of two, in interval mode) with what was traced and how. Both
-// renderers are pure functions of a Report, so unit tests pin the output.
+// renderers are pure functions of a SyscountReport, so unit tests pin the output.
 #pragma once
 
 #include <sys/types.h>
@@ -38,7 +38,7 @@ using SyscallStats = std::map<long, SyscallStat>;  // syscall number -> stat
 struct TaskId {
   std::uint32_t tgid = 0;
   std::uint32_t tid = 0;  // 0 when only per-process counts were kept
-  auto operator<=>(const TaskId&) const = default;
+  auto operator<=>(const TaskId&) const = default;  // NOLINT(modernize-use-nullptr): tidy 14 bug
 };
 
 struct Dropped {
@@ -49,18 +49,18 @@ struct Dropped {
   [[nodiscard]] std::uint64_t events() const { return breakdown + latency + recursion_misses; }
 };
 
-struct Sample {
+struct SyscountSample {
   SyscallStats totals;
   std::map<TaskId, SyscallStats> by_task;
   std::map<std::uint32_t, std::string> names;  // TGID or TID -> comm
   Dropped dropped;
 };
 // Per-interval deltas. Names are taken from NOW.
-Sample operator-(const Sample& now, const Sample& before);
+SyscountSample operator-(const SyscountSample& now, const SyscountSample& before);
 
 enum class TargetMode { command, pids, all };
 
-struct ReportOptions {
+struct SyscountReportOptions {
   bool errors = false;
   bool latency = false;
   bool by_process = false;
@@ -71,7 +71,7 @@ struct ReportOptions {
   bool failed_only = false;             // only syscalls with errors
 };
 
-struct Report {
+struct SyscountReport {
   TargetMode mode = TargetMode::command;
   std::vector<std::string> command;
   std::vector<pid_t> pids;
@@ -81,7 +81,7 @@ struct Report {
   std::optional<std::size_t> interval_index;  // interval mode: 1, 2, ...
   double interval_start_sec = 0;   // seconds since tracing started
   bool final = true;               // last document of the run
-  Sample sample;
+  SyscountSample sample;
 };
 
 struct SyscallRow {
@@ -92,7 +92,7 @@ struct SyscallRow {
 };
 // The rows a report shows: filtered, sorted by count (then name), all rows
 // (TOP applies only where the renderers say so).
-std::vector<SyscallRow> select_rows(const SyscallStats& stats, const ReportOptions& options);
+std::vector<SyscallRow> select_rows(const SyscallStats& stats, const SyscountReportOptions& options);
 
 // Processes or threads with their filtered rows, busiest first.
 struct TaskRows {
@@ -101,11 +101,11 @@ struct TaskRows {
   std::uint64_t total = 0;
   std::vector<SyscallRow> rows;
 };
-std::vector<TaskRows> select_tasks(const Sample& sample, const ReportOptions& options,
+std::vector<TaskRows> select_tasks(const SyscountSample& sample, const SyscountReportOptions& options,
                                    bool per_thread);
 
-std::string render_syscount_text(const Report& report, const ReportOptions& options);
-nlohmann::ordered_json render_syscount_json(const Report& report, const ReportOptions& options);
+std::string render_syscount_text(const SyscountReport& report, const SyscountReportOptions& options);
+nlohmann::ordered_json render_syscount_json(const SyscountReport& report, const SyscountReportOptions& options);
 
 std::string_view to_string(TargetMode mode);
 std::string display_name(long nr);  // "read", "syscall_451", "out_of_range"

@@ -8,8 +8,8 @@
 namespace bpfready {
 namespace {
 
-Sample example() {
-  Sample sample;
+SyscountSample example() {
+  SyscountSample sample;
   sample.totals[0] = {60, 0, 6000, 60};          // read
   sample.totals[257] = {20, 5, 0, 0};            // openat
   sample.totals[9] = {10, 0, 0, 0};              // mmap
@@ -24,10 +24,10 @@ Sample example() {
   return sample;
 }
 
-Report report_of(const Sample& sample) {
-  Report report;
+SyscountReport report_of(const SyscountSample& sample) {
+  SyscountReport report;
   report.mode = TargetMode::command;
-  report.command = {"app", "--flag"};
+  report.command = std::vector<std::string>{"app", "--flag"};
   report.exit_status = 0;
   report.duration_sec = 2.0;
   report.sample = sample;
@@ -35,7 +35,7 @@ Report report_of(const Sample& sample) {
 }
 
 TEST(SyscountJson, KeepsTheReferenceFields) {
-  auto doc = render_syscount_json(report_of(example()), ReportOptions{});
+  auto doc = render_syscount_json(report_of(example()), SyscountReportOptions{});
   const auto& syscalls = doc["ebpf"]["syscalls"];
   EXPECT_EQ(syscalls["total"], 100);
   ASSERT_EQ(syscalls["by_category"].size(), 10u);
@@ -60,7 +60,7 @@ TEST(SyscountJson, KeepsTheReferenceFields) {
 }
 
 TEST(SyscountJson, ErrorsLatencyAndBreakdownsOnlyWhenAsked) {
-  auto plain = render_syscount_json(report_of(example()), ReportOptions{});
+  auto plain = render_syscount_json(report_of(example()), SyscountReportOptions{});
   const auto& entry = plain["ebpf"]["syscalls"]["syscalls"][0];
   EXPECT_EQ(entry["name"], "read");
   EXPECT_EQ(entry["count"], 60);
@@ -68,7 +68,7 @@ TEST(SyscountJson, ErrorsLatencyAndBreakdownsOnlyWhenAsked) {
   EXPECT_FALSE(entry.contains("latency_ns"));
   EXPECT_FALSE(plain["ebpf"]["syscalls"].contains("by_process"));
 
-  ReportOptions options;
+  SyscountReportOptions options;
   options.errors = true;
   options.latency = true;
   options.by_process = true;
@@ -88,7 +88,7 @@ TEST(SyscountJson, ErrorsLatencyAndBreakdownsOnlyWhenAsked) {
 }
 
 TEST(SyscountJson, UnknownNumbersAreReportedByNumber) {
-  auto doc = render_syscount_json(report_of(example()), ReportOptions{});
+  auto doc = render_syscount_json(report_of(example()), SyscountReportOptions{});
   bool found = false;
   for (const auto& entry : doc["ebpf"]["syscalls"]["syscalls"]) {
     if (entry["name"] == "syscall_451") {
@@ -101,7 +101,7 @@ TEST(SyscountJson, UnknownNumbersAreReportedByNumber) {
 }
 
 TEST(SyscountReport, FiltersApplyToRowsAndTotals) {
-  ReportOptions options;
+  SyscountReportOptions options;
   options.only_categories = {SyscallCategory::file_io};
   auto doc = render_syscount_json(report_of(example()), options);
   EXPECT_EQ(doc["ebpf"]["syscalls"]["total"], 80);
@@ -119,12 +119,12 @@ TEST(SyscountReport, FiltersApplyToRowsAndTotals) {
 }
 
 TEST(SyscountReport, IntervalDeltas) {
-  Sample before = example();
-  Sample now = example();
+  SyscountSample before = example();
+  SyscountSample now = example();
   now.totals[0].count += 7;
   now.totals[39] = {1, 0, 0, 0};  // getpid, new
   now.dropped.breakdown = 3;
-  Sample delta = now - before;
+  SyscountSample delta = now - before;
   ASSERT_EQ(delta.totals.size(), 2u);
   EXPECT_EQ(delta.totals[0].count, 7u);
   EXPECT_EQ(delta.totals[39].count, 1u);
@@ -133,7 +133,7 @@ TEST(SyscountReport, IntervalDeltas) {
 }
 
 TEST(SyscountText, TableSortedByCountWithTop) {
-  ReportOptions options;
+  SyscountReportOptions options;
   options.top = 2;
   options.errors = true;
   const std::string text = render_syscount_text(report_of(example()), options);
@@ -150,13 +150,13 @@ TEST(SyscountText, TableSortedByCountWithTop) {
 }
 
 TEST(SyscountText, DroppedEventsAreNeverSilent) {
-  Sample sample = example();
+  SyscountSample sample = example();
   sample.dropped.breakdown = 12;
   sample.dropped.recursion_misses = 1;
-  const std::string text = render_syscount_text(report_of(sample), ReportOptions{});
+  const std::string text = render_syscount_text(report_of(sample), SyscountReportOptions{});
   EXPECT_NE(text.find("12 calls are missing"), std::string::npos) << text;
   EXPECT_NE(text.find("skipped 1 program runs"), std::string::npos) << text;
-  auto doc = render_syscount_json(report_of(sample), ReportOptions{});
+  auto doc = render_syscount_json(report_of(sample), SyscountReportOptions{});
   EXPECT_EQ(doc["ebpf"]["syscalls"]["dropped_events"], 13);
   EXPECT_EQ(doc["dropped"]["breakdown"], 12);
 }
