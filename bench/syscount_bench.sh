@@ -6,13 +6,16 @@
 # usage (root): bench/syscount_bench.sh [BUILD_DIR] [N] [RUNS]
 #   BUILD_DIR  a configured and built tree (default: build-sc next to this script)
 #   N          getppid calls per run (default 5000000; strace gets N/50)
-#   RUNS       runs per configuration; the fastest counts (default 3)
+#   RUNS       rounds; each round runs every configuration once, and the
+#              fastest run of each counts (default 5)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-$here/../build-sc}
+build=$(cd "${1:-$here/../build-sc}" && pwd)
 n=${2:-5000000}
-runs=${3:-3}
+runs=${3:-5}
+# The loop runs on the last CPU, away from where most housekeeping lands.
+cpu=$(( $(nproc) - 1 ))
 strace_n=$((n / 50))
 
 syscount=$build/tools/syscount/syscount
@@ -37,17 +40,12 @@ clang -g -O2 -target bpf -I"/usr/include/$(gcc -print-multiarch)" \
   -c "$here/syscount_floor.bpf.c" -o "$work/floor.bpf.o"
 cc -O2 "$here/syscount_attach.c" -o "$work/attach" -lbpf
 
-# Best (lowest) ns/call over RUNS of the loop, run by "$@" (which ends with
-# the loop program's arguments or takes them as one string, see below).
-best_of() {
-  local best=""
-  for ((i = 0; i < runs; i++)); do
-    local v
-    v=$("$@" 2>/dev/null | grep -E '^[0-9]+(\.[0-9]+)?$' | tail -n 1)
-    [[ -n $v ]] || { echo "no result from: $*" >&2; exit 1; }
-    best=$(awk -v a="$v" -v b="$best" 'BEGIN { print (b == "" || a < b) ? a : b }')
-  done
-  echo "$best"
+# ns/call of one run of the loop, run by "$@".
+one() {
+  local v
+  v=$("$@" 2>/dev/null | grep -E '^[0-9]+(\.[0-9]+)?$' | tail -n 1)
+  [[ -n $v ]] || { echo "no result from: $*" >&2; exit 1; }
+  echo "$v"
 }
 
 # Starts a tracer in the background; waits for PATTERN in its output (or a
@@ -79,39 +77,56 @@ row() {
   printf '  %-48s %8.2f ns/call  %+8.2f ns\n' "$2" "$3" "${added[$1]}"
 }
 
-echo "syscount benchmark: $(uname -r), $(nproc) CPUs, N=$n getppid calls, best of $runs"
-echo "  (ns/call is measured by the loop itself; the last column is what tracing adds)"
-base=$(best_of "$maker" loop "$n")
+echo "syscount benchmark: $(uname -r), $(nproc) CPUs, N=$n getppid calls, $runs rounds, best per row"
+echo "  (ns/call is measured by the loop itself, pinned to CPU $cpu; the last column is what tracing adds)"
+echo "  Every round measures every row once, so slow drift of the host hits all rows alike."
+
+declare -A best
+keep() {  # keep the lowest value seen for row $1
+  best[$1]=$(awk -v a="$2" -v b="${best[$1]:-}" 'BEGIN { print (b == "" || a < b) ? a : b }')
+}
+loop=(taskset -c "$cpu" "$maker" loop "$n")
+for ((round = 0; round < runs; round++)); do
+  keep base "$(one "${loop[@]}")"
+
+  start_tracer attached "$work/attach" "$work/floor.bpf.o"
+  keep floor "$(one "${loop[@]}")"
+  stop_tracer
+
+  keep sc "$(one "$syscount" -o /dev/null -- "${loop[@]}")"
+  keep sc_errors "$(one "$syscount" --errors -o /dev/null -- "${loop[@]}")"
+  keep sc_latency "$(one "$syscount" --latency -o /dev/null -- "${loop[@]}")"
+  keep sc_both "$(one "$syscount" --errors --latency --by-thread -o /dev/null -- "${loop[@]}")"
+
+  start_tracer "Tracing" stdbuf -oL "$libbpf_syscount"
+  keep lt "$(one "${loop[@]}")"
+  stop_tracer
+  start_tracer "Tracing" stdbuf -oL "$libbpf_syscount" -L
+  keep lt_latency "$(one "${loop[@]}")"
+  stop_tracer
+
+  keep bpftrace "$(one bpftrace -q -e 'tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @[args->id] = count(); } END { clear(@); }' -c "$(command -v taskset) -c $cpu $maker loop $n")"
+  keep strace "$(one strace -f -c -o /dev/null -- taskset -c "$cpu" "$maker" loop "$strace_n")"
+
+  start_tracer "" "$syscount" -o /dev/null -- sleep 600
+  keep unrelated "$(one "${loop[@]}")"
+  # Ending the traced command ends syscount.
+  pkill -P "$tracer" -x sleep 2>/dev/null || true
+  stop_tracer
+done
+
+base=${best[base]}
 row base "untraced" "$base"
-
-start_tracer attached "$work/attach" "$work/floor.bpf.o"
-row floor "empty raw_tp program (the floor)" "$(best_of "$maker" loop "$n")"
-stop_tracer
-
-row sc "syscount (default)" "$(best_of "$syscount" -o /dev/null -- "$maker" loop "$n")"
-row sc_errors "syscount --errors" "$(best_of "$syscount" --errors -o /dev/null -- "$maker" loop "$n")"
-row sc_latency "syscount --latency" "$(best_of "$syscount" --latency -o /dev/null -- "$maker" loop "$n")"
-row sc_both "syscount --errors --latency --by-thread" \
-  "$(best_of "$syscount" --errors --latency --by-thread -o /dev/null -- "$maker" loop "$n")"
-
-start_tracer "Tracing" stdbuf -oL "$libbpf_syscount"
-row lt "libbpf-tools syscount" "$(best_of "$maker" loop "$n")"
-stop_tracer
-start_tracer "Tracing" stdbuf -oL "$libbpf_syscount" -L
-row lt_latency "libbpf-tools syscount -L" "$(best_of "$maker" loop "$n")"
-stop_tracer
-
-row bpftrace "bpftrace: count by syscall id, /pid == cpid/" \
-  "$(best_of bpftrace -q -e 'tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @[args->id] = count(); } END { clear(@); }' -c "$maker loop $n")"
-
-row strace "strace -f -c (N=$strace_n)" \
-  "$(best_of strace -f -c -o /dev/null -- "$maker" loop "$strace_n")"
-
-start_tracer "" "$syscount" -o /dev/null -- sleep 600
-row unrelated "unrelated process, syscount tracing another" "$(best_of "$maker" loop "$n")"
-# Ending the traced command ends syscount.
-pkill -P "$tracer" -x sleep 2>/dev/null || true
-stop_tracer
+row floor "empty raw_tp program (the floor)" "${best[floor]}"
+row sc "syscount (default)" "${best[sc]}"
+row sc_errors "syscount --errors" "${best[sc_errors]}"
+row sc_latency "syscount --latency" "${best[sc_latency]}"
+row sc_both "syscount --errors --latency --by-thread" "${best[sc_both]}"
+row lt "libbpf-tools syscount" "${best[lt]}"
+row lt_latency "libbpf-tools syscount -L" "${best[lt_latency]}"
+row bpftrace "bpftrace: count by syscall id, /pid == cpid/" "${best[bpftrace]}"
+row strace "strace -f -c (N=$strace_n)" "${best[strace]}"
+row unrelated "unrelated process, syscount tracing another" "${best[unrelated]}"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "n/a"; else printf "%.2f", a / b }'; }
 echo
 echo "ratios (ns added / ns added by libbpf-tools syscount, same run):"
