@@ -290,7 +290,7 @@ int exit_code_of(int wait_status, SyscountReport& report) {
   return 0;
 }
 
-std::optional<std::string> preflight(const SyscountOptions& options) {
+std::optional<std::string> preflight() {
   CollectOptions collect;
   collect.run_probes = false;
   collect.binary_path = self_exe();
@@ -302,13 +302,11 @@ std::optional<std::string> preflight(const SyscountOptions& options) {
     if (!prediction.remedy.empty()) text += "\n  fix: " + prediction.remedy;
     return text;
   }
-  const bool needs_btf = options.mode() != TargetMode::all || options.report.errors ||
-                         options.report.latency;
-  if (needs_btf && !snapshot.btf_vmlinux) {
+  // Every program is a typed (tp_btf) raw tracepoint.
+  if (!snapshot.btf_vmlinux) {
     return std::string(
-        "cannot trace: the kernel has no BTF (/sys/kernel/btf/vmlinux), which syscount needs "
-        "to follow forks and read syscall returns\n  fix: boot a kernel built with "
-        "CONFIG_DEBUG_INFO_BTF=y, or use -a without --errors/--latency");
+        "cannot trace: the kernel has no BTF (/sys/kernel/btf/vmlinux), which syscount's typed "
+        "tracepoint programs need\n  fix: boot a kernel built with CONFIG_DEBUG_INFO_BTF=y");
   }
   return std::nullopt;
 }
@@ -331,7 +329,7 @@ int run(const SyscountOptions& options) {
     tgids.push_back(*tgid);
   }
 
-  if (auto failure = preflight(options)) {
+  if (auto failure = preflight()) {
     error_line(*failure);
     return kExitUsage;
   }
