@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every build, test and benchmark dependency of bpfready from
 # Debian 12 packages. Idempotent: it only calls apt-get when something is
-# missing. Run as root (or through sudo).
+# missing. Run it as root, or as a user with sudo (it asks for it only when
+# something has to be installed).
 set -euo pipefail
 
 packages=(
@@ -27,7 +28,11 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: missing ${missing[*]}; run as root: sudo $0" >&2
+  if command -v sudo >/dev/null; then
+    echo "install-deps: missing ${missing[*]}; installing through sudo"
+    exec sudo "$0" "$@"
+  fi
+  echo "install-deps: missing ${missing[*]}; run this as root" >&2
   exit 2
 fi
 

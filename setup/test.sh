@@ -3,12 +3,16 @@
 # unit tests (fixture hosts, no privileges), system tests (real BPF loads,
 # need root) and privilege tests (test users with file capabilities, need root).
 #
-#   sudo ./setup/test.sh
+#   ./setup/test.sh          (as root; as another user it re-runs itself through sudo)
 #
 # Set BPFREADY_REQUIRE_SYSTEM_TESTS=1 to make a system test that cannot run
 # (not root) fail instead of skip; CI does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null; then
+  exec sudo --preserve-env=BPFREADY_REQUIRE_SYSTEM_TESTS,BPFREADY_BUILD_DIR "$0" "$@"
+fi
 
 ./setup/install-deps.sh
 build=${BPFREADY_BUILD_DIR:-build-test}
