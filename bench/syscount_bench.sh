@@ -26,12 +26,16 @@ for tool in "$syscount" "$maker"; do
 done
 [[ $(id -u) == 0 ]] || { echo "run as root (the other tools need it)" >&2; exit 2; }
 # bpftrace's tracepoints and libbpf-tools resolve events through tracefs.
-[[ -d /sys/kernel/tracing/events ]] || mount -t tracefs nodev /sys/kernel/tracing
+mounted_tracefs=""
+if [[ ! -d /sys/kernel/tracing/events ]]; then
+  mount -t tracefs nodev /sys/kernel/tracing && mounted_tracefs=1
+fi
 
 work=$(mktemp -d /tmp/syscount_bench.XXXXXX)
 cleanup() {
   [[ -z $tracer ]] || { kill -INT "$tracer" 2>/dev/null || true; wait "$tracer" 2>/dev/null || true; }
   rm -rf "$work"
+  [[ -z $mounted_tracefs ]] || umount /sys/kernel/tracing  # leave the host as it was
 }
 trap cleanup EXIT
 

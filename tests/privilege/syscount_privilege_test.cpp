@@ -75,7 +75,7 @@ class SyscountPrivilege : public ::testing::Test {
     // Raw tracepoints need no tracefs; prove it with tracefs present and at
     // its default mode (mounted here when it is not, as a host would have it).
     if (!fs::exists("/sys/kernel/tracing/events")) {
-      mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr);
+      mounted_tracefs_ = mount("nodev", "/sys/kernel/tracing", "tracefs", 0, nullptr) == 0;
     }
   }
 
@@ -85,6 +85,7 @@ class SyscountPrivilege : public ::testing::Test {
     if (!extra_group_.empty()) run({"groupdel", extra_group_}, true);
     std::error_code ignored;
     if (!dir_.empty()) fs::remove_all(dir_, ignored);
+    if (mounted_tracefs_) umount("/sys/kernel/tracing");  // leave the host as it was
   }
 
   void SetUp() override {
@@ -129,6 +130,7 @@ class SyscountPrivilege : public ::testing::Test {
   }
 
   static inline std::string user_, extra_group_, dir_, out_dir_;
+  static inline bool mounted_tracefs_ = false;
   static inline uid_t uid_ = 0;
   static inline gid_t gid_ = 0, extra_gid_ = 0;
   static inline int setcap_status_ = -1;
