@@ -81,14 +81,14 @@ std::variant<SyscountOptions, CliExit> parse_syscount_args(const std::vector<std
                "Measure time in each syscall (entry to exit)");
   app.add_flag("-P,--by-process", options.report.by_process, "Break counts down per process");
   app.add_flag("--by-thread", options.report.by_thread, "Break counts down per thread");
-  app.add_option("--syscall", syscall_words, "SyscountReport only these syscalls (NAME[,NAME])")
+  app.add_option("--syscall", syscall_words, "Report only these syscalls (NAME[,NAME])")
       ->delimiter(',');
   app.add_option("--category", category_words,
-                 "SyscountReport only these categories: file_io, memory, process, network, time, ipc, "
+                 "Report only these categories: file_io, memory, process, network, time, ipc, "
                  "security, signal, system, other")
       ->delimiter(',');
   app.add_flag("--failed", options.report.failed_only,
-               "SyscountReport only syscalls that failed at least once (implies --errors)");
+               "Report only syscalls that failed at least once (implies --errors)");
   app.add_flag("-j,--json", options.json,
                "One JSON document (JSON Lines in interval mode); see docs/syscount-json.md");
   app.add_option("-o,--output", options.output,
