@@ -237,12 +237,15 @@ static __always_inline long syscall_nr(struct pt_regs *regs)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(syscount_exit, struct pt_regs *regs, long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	/* As on entry: the inlined task helper, not a helper call. */
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tgid = (__u32)task->tgid;
 	__u64 elapsed = 0;
 	bool timed = false;
 
-	if (!is_tracked((__u32)(pid_tgid >> 32)))
+	if (!is_tracked(tgid))
 		return 0;
+	__u64 pid_tgid = ((__u64)tgid << 32) | (__u32)task->pid;
 
 	if (want_latency) {
 		__u32 tid = (__u32)pid_tgid;
