@@ -19,7 +19,7 @@ cpu=$(( $(nproc) - 1 ))
 strace_n=$((n / 50))
 
 syscount=$build/tools/syscount/syscount
-maker=$build/tests/programs/syscount_maker
+maker=$build/tests/support/syscount_maker
 libbpf_syscount=/usr/sbin/syscount
 for tool in "$syscount" "$maker"; do
   [[ -x $tool ]] || { echo "missing $tool: build the tree first" >&2; exit 2; }

@@ -2,9 +2,6 @@
 # the build architecture, generated at build time from the kernel UAPI header
 # into syscall_table.inc (one `{NR, "name"},` line per syscall), so that the
 # names are never typed by hand and follow the installed headers.
-if(TARGET syscall_table)
-  return()
-endif()
 
 set(SYSCALL_UAPI_HEADER "" CACHE FILEPATH "UAPI header listing __NR_ syscall numbers")
 if(NOT SYSCALL_UAPI_HEADER)

@@ -4,18 +4,13 @@
 
 #include <memory>
 
+#include "libcheck/common/creds.h"
 #include "libcheck/parse.h"
 
 namespace bpfready {
 
-namespace {
-struct CapFree {
-  void operator()(void* p) const { cap_free(p); }
-};
-}  // namespace
-
 std::string cap_name(int cap) {
-  std::unique_ptr<char, CapFree> name(cap_to_name(static_cast<cap_value_t>(cap)));
+  const CapText name(cap_to_name(static_cast<cap_value_t>(cap)));
   return name ? std::string(name.get()) : "cap_" + std::to_string(cap);
 }
 
@@ -42,7 +37,7 @@ Expected<std::uint64_t> parse_cap_list(std::string_view text) {
 }
 
 Expected<std::optional<FileCaps>> read_file_caps(const std::string& path) {
-  std::unique_ptr<struct _cap_struct, CapFree> caps(cap_get_file(path.c_str()));
+  const CapSet caps(cap_get_file(path.c_str()));
   if (!caps) {
     if (errno == ENODATA || errno == ENOTSUP) return std::optional<FileCaps>{};
     return SysError::from_errno(errno, "read capabilities of " + path);
@@ -54,7 +49,7 @@ Expected<std::optional<FileCaps>> read_file_caps(const std::string& path) {
     if (cap_get_flag(caps.get(), cap, CAP_INHERITABLE, &flag) == 0 && flag == CAP_SET) result.inheritable |= cap_bit(cap);
     if (cap_get_flag(caps.get(), cap, CAP_EFFECTIVE, &flag) == 0 && flag == CAP_SET) result.effective = true;
   }
-  std::unique_ptr<char, CapFree> text(cap_to_text(caps.get(), nullptr));
+  const CapText text(cap_to_text(caps.get(), nullptr));
   if (text) result.text = text.get();
   if (result.permitted == 0 && result.inheritable == 0) return std::optional<FileCaps>{};
   return std::optional<FileCaps>{result};

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -39,6 +40,26 @@ class Expected {
 
  private:
   std::variant<T, SysError> state_;
+};
+
+// The value of an operation that returns nothing but can fail:
+// `return Ok{};` or `return SysError...;`, tested with `if (!done)`.
+struct Ok {};
+
+template <>
+class Expected<void> {
+ public:
+  Expected() = default;
+  Expected(Ok /*done*/) {}                                   // NOLINT(google-explicit-constructor)
+  Expected(SysError error) : error_(std::move(error)) {}   // NOLINT(google-explicit-constructor)
+
+  [[nodiscard]] bool has_value() const { return !failed_(); }
+  explicit operator bool() const { return has_value(); }
+  [[nodiscard]] const SysError& error() const { return error_.value(); }
+
+ private:
+  [[nodiscard]] bool failed_() const { return error_.has_value(); }
+  std::optional<SysError> error_;
 };
 
 }  // namespace bpfready

@@ -6,15 +6,15 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cstdarg>
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <utility>
 
 #include "bpf/probe.h"
+#include "libcheck/common/fd.h"
+#include "libcheck/common/libbpf_log.h"
 #include "libcheck/parse.h"
 #include "probe.skel.h"
 
@@ -40,54 +40,11 @@ std::string_view to_string(ProbeStage stage) {
 
 namespace {
 
-// libbpf prints through one process-wide callback. It runs on the thread
-// that called libbpf, so a thread-local sink keeps each probe's messages
-// apart when both flavours run at once, and away from the user's terminal.
-thread_local std::string* log_sink = nullptr;
-
-int collect_libbpf_log(enum libbpf_print_level /*level*/, const char* format, va_list args) {
-  char line[1024];
-  const int n = std::vsnprintf(line, sizeof line, format, args);
-  if (log_sink != nullptr && n > 0) log_sink->append(line);
-  return n;
-}
-
-class LogCapture {
- public:
-  explicit LogCapture(std::string& sink) {
-    static std::once_flag installed;
-    std::call_once(installed, [] { libbpf_set_print(collect_libbpf_log); });
-    log_sink = &sink;
-  }
-  ~LogCapture() { log_sink = nullptr; }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-};
-
 struct SkeletonDestroy {
   void operator()(probe_bpf* skel) const { probe_bpf::destroy(skel); }
 };
 struct LinkDestroy {
   void operator()(bpf_link* link) const { bpf_link__destroy(link); }
-};
-
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
 };
 
 ProbeOutcome failed(ProbeOutcome outcome, ProbeStage stage, int errnum, std::string detail) {
@@ -114,7 +71,7 @@ std::pair<ProbeOutcome, ProbeOutcome> run_both_probes(const ProbeOptions& option
 ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options) {
   ProbeOutcome outcome;
   outcome.flavour = flavour;
-  LogCapture capture(outcome.libbpf_log);
+  const LibbpfLogCapture capture(outcome.libbpf_log);
 
   std::unique_ptr<probe_bpf, SkeletonDestroy> skel(probe_bpf::open());
   if (!skel) return failed(std::move(outcome), ProbeStage::open, errno, "cannot open the probe object");

@@ -6,15 +6,11 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "libcheck/common/procfs.h"
+
 namespace bpfready {
 
 namespace {
-
-std::string sysctl_path(const std::string& key) {
-  std::string path = "/proc/sys/" + key;
-  std::replace(path.begin() + 10, path.end(), '.', '/');
-  return path;
-}
 
 void read_kernel_config(const SystemRoot& root, Snapshot& snap) {
   const std::string& release = snap.kernel_release;

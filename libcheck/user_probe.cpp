@@ -1,46 +1,40 @@
 #include "libcheck/user_probe.h"
 
-#include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
-#include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "libcheck/common/creds.h"
+#include "libcheck/common/fd.h"
+#include "libcheck/common/subprocess.h"
 #include "libcheck/parse.h"
 
 namespace bpfready {
 
+namespace {
+
+// USER as a name, or else as a numeric uid.
+Expected<std::optional<UserRecord>> find_user(const std::string& user) {
+  auto by_name = find_user_by_name(user);
+  if (!by_name || *by_name) return by_name;
+  if (const auto uid = parse_sysctl_int(user); uid && *uid >= 0) return find_user_by_uid(static_cast<uid_t>(*uid));
+  return by_name;
+}
+
+}  // namespace
+
 Expected<Subject> subject_for_user(const std::string& user, const std::optional<FileCaps>& binary_caps,
                                    std::uint64_t bounding) {
-  struct passwd entry {};
-  struct passwd* found = nullptr;
-  std::vector<char> buffer(16384);
-  int rc = ::getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found);
-  if (found == nullptr) {
-    if (const auto uid = parse_sysctl_int(user); uid && *uid >= 0) {
-      rc = ::getpwuid_r(static_cast<uid_t>(*uid), &entry, buffer.data(), buffer.size(), &found);
-    }
-  }
-  if (found == nullptr) {
-    return rc != 0 ? SysError::from_errno(rc, "look up user '" + user + "'")
-                   : SysError::plain("no such user: '" + user + "'");
-  }
+  auto found = find_user(user);
+  if (!found) return found.error();
+  if (!*found) return SysError::plain("no such user: '" + user + "'");
   Subject subject;
-  subject.name = found->pw_name;
-  subject.uid = found->pw_uid;
-  subject.gid = found->pw_gid;
-  int count = 64;
-  std::vector<gid_t> groups(static_cast<std::size_t>(count));
-  while (::getgrouplist(found->pw_name, found->pw_gid, groups.data(), &count) < 0) {
-    groups.resize(static_cast<std::size_t>(count) + 64);
-    count = static_cast<int>(groups.size());
-  }
-  groups.resize(static_cast<std::size_t>(count));
-  subject.groups = std::move(groups);
+  subject.name = (*found)->name;
+  subject.uid = (*found)->uid;
+  subject.gid = (*found)->gid;
+  subject.groups = groups_of(subject.name, subject.gid);
   if (subject.uid == 0) {
     subject.effective_caps = bounding;
   } else if (binary_caps) {
@@ -79,70 +73,35 @@ ProbeOutcome from_json(const nlohmann::json& j) {
   return o;
 }
 
-// In the child: become SUBJECT with exactly its capabilities. Returns an
-// error message, empty on success.
-std::string become(const Subject& subject) {
-  if (::prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) != 0) return "prctl(PR_SET_KEEPCAPS) failed";
-  if (::setgroups(subject.groups.size(), subject.groups.data()) != 0) return "setgroups failed";
-  if (::setresgid(subject.gid, subject.gid, subject.gid) != 0) return "setresgid failed";
-  if (::setresuid(subject.uid, subject.uid, subject.uid) != 0) return "setresuid failed";
-  cap_t caps = cap_init();
-  if (caps == nullptr) return "cap_init failed";
-  for (int cap = 0; cap < 64; ++cap) {
-    if (!has_cap(subject.effective_caps, cap) || !CAP_IS_SUPPORTED(cap)) continue;
-    const cap_value_t value = cap;
-    cap_set_flag(caps, CAP_PERMITTED, 1, &value, CAP_SET);
-    cap_set_flag(caps, CAP_EFFECTIVE, 1, &value, CAP_SET);
+// In the child: become SUBJECT with exactly its capabilities.
+Expected<void> become(const Subject& subject) {
+  if (::prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) != 0) return SysError::from_errno(errno, "prctl(PR_SET_KEEPCAPS)");
+  if (auto switched = switch_ids(subject.uid, subject.gid, subject.groups); !switched) return switched;
+  return set_process_caps(subject.effective_caps);
+}
+
+// The child's side: become SUBJECT, probe, and write the outcomes as JSON.
+int probe_as_child(const Subject& subject, const ProbeOptions& options, int out_fd) {
+  nlohmann::json reply;
+  if (auto became = become(subject); !became) {
+    reply = {{"error", became.error().message}};
+  } else {
+    const auto [raw, perf] = run_both_probes(options);
+    reply["outcomes"] = {to_json(raw), to_json(perf)};
   }
-  const int rc = cap_set_proc(caps);
-  cap_free(caps);
-  if (rc != 0) return "cap_set_proc failed";
-  if (cap_reset_ambient() != 0) return "clearing ambient capabilities failed";
-  return {};
+  return write_all(out_fd, reply.dump()) ? 0 : 1;
 }
 
 }  // namespace
 
 Expected<std::vector<ProbeOutcome>> run_probes_as(const Subject& subject, const ProbeOptions& options) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return SysError::from_errno(errno, "pipe");
-  const pid_t child = ::fork();
-  if (child < 0) {
-    const int err = errno;
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return SysError::from_errno(err, "fork");
+  auto child = run_in_child([&](int out_fd) { return probe_as_child(subject, options, out_fd); });
+  if (!child) return child.error();
+  if (!WIFEXITED(child->wait_status) || WEXITSTATUS(child->wait_status) != 0) {
+    return SysError::plain("the probe process as " + subject.name + " died");
   }
-  if (child == 0) {
-    ::close(fds[0]);
-    nlohmann::json reply;
-    if (const auto error = become(subject); !error.empty()) {
-      reply = {{"error", error + ": " + std::strerror(errno)}};
-    } else {
-      const auto [raw, perf] = run_both_probes(options);
-      reply["outcomes"] = {to_json(raw), to_json(perf)};
-    }
-    const std::string text = reply.dump();
-    std::size_t written = 0;
-    while (written < text.size()) {
-      const ssize_t n = ::write(fds[1], text.data() + written, text.size() - written);
-      if (n <= 0) break;
-      written += static_cast<std::size_t>(n);
-    }
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::string text;
-  char buffer[4096];
-  ssize_t n = 0;
-  while ((n = ::read(fds[0], buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return SysError::plain("the probe process as " + subject.name + " died");
   try {
-    const auto reply = nlohmann::json::parse(text);
+    const auto reply = nlohmann::json::parse(child->output);
     if (reply.contains("error")) return SysError::plain("switching to " + subject.name + ": " + reply.at("error").get<std::string>());
     std::vector<ProbeOutcome> outcomes;
     for (const auto& item : reply.at("outcomes")) outcomes.push_back(from_json(item));

@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <random>
 
-#include "programs/syscount_test_support.h"
+#include "support/syscount.h"
 
 using namespace syscount_test;
 namespace fs = std::filesystem;

@@ -10,7 +10,7 @@
 #include <chrono>
 #include <thread>
 
-#include "programs/syscount_test_support.h"
+#include "support/syscount.h"
 
 using namespace syscount_test;
 

@@ -25,8 +25,8 @@
 #include <sstream>
 
 #include "libcheck/probe.h"
-#include "libcheck/setup_apply.h"
-#include "libcheck/setup_journal.h"
+#include "tools/tracefs-setup/apply.h"
+#include "tools/tracefs-setup/journal.h"
 
 namespace bpfready {
 namespace {
@@ -370,47 +370,47 @@ class FailingSystem final : public SetupSystem {
     if (trip("create_group")) return SysError{EIO, "injected"};
     return real_->create_group(n);
   }
-  Status delete_group(const std::string& n) override { return gate("delete_group", [&] { return real_->delete_group(n); }); }
-  Status add_member(const std::string& u, const std::string& g) override {
+  Expected<void> delete_group(const std::string& n) override { return gate("delete_group", [&] { return real_->delete_group(n); }); }
+  Expected<void> add_member(const std::string& u, const std::string& g) override {
     return gate("add_member", [&] { return real_->add_member(u, g); });
   }
-  Status remove_member(const std::string& u, const std::string& g) override {
+  Expected<void> remove_member(const std::string& u, const std::string& g) override {
     return gate("remove_member", [&] { return real_->remove_member(u, g); });
   }
   Expected<std::optional<FileMeta>> stat(const std::string& p) override { return real_->stat(p); }
-  Status chown(const std::string& p, uid_t u, gid_t g) override { return gate("chown", [&] { return real_->chown(p, u, g); }); }
-  Status chmod(const std::string& p, mode_t m) override { return gate("chmod", [&] { return real_->chmod(p, m); }); }
+  Expected<void> chown(const std::string& p, uid_t u, gid_t g) override { return gate("chown", [&] { return real_->chown(p, u, g); }); }
+  Expected<void> chmod(const std::string& p, mode_t m) override { return gate("chmod", [&] { return real_->chmod(p, m); }); }
   Expected<std::optional<std::string>> get_caps(const std::string& p) override { return real_->get_caps(p); }
-  Status set_caps(const std::string& p, const std::optional<std::string>& c) override {
+  Expected<void> set_caps(const std::string& p, const std::optional<std::string>& c) override {
     return gate("set_caps", [&] { return real_->set_caps(p, c); });
   }
   Expected<std::optional<std::string>> read_file(const std::string& p) override { return real_->read_file(p); }
-  Status write_file(const std::string& p, const std::string& c, mode_t m) override {
+  Expected<void> write_file(const std::string& p, const std::string& c, mode_t m) override {
     return gate("write_file " + p, [&] { return real_->write_file(p, c, m); });
   }
   Expected<std::optional<std::string>> read_link(const std::string& p) override { return real_->read_link(p); }
-  Status make_symlink(const std::string& p, const std::string& t) override {
+  Expected<void> make_symlink(const std::string& p, const std::string& t) override {
     return gate("symlink", [&] { return real_->make_symlink(p, t); });
   }
-  Status remove_file(const std::string& p) override { return gate("remove_file", [&] { return real_->remove_file(p); }); }
-  Status make_dir(const std::string& p, mode_t m) override { return gate("make_dir", [&] { return real_->make_dir(p, m); }); }
-  Status remove_dir(const std::string& p) override { return gate("remove_dir", [&] { return real_->remove_dir(p); }); }
+  Expected<void> remove_file(const std::string& p) override { return gate("remove_file", [&] { return real_->remove_file(p); }); }
+  Expected<void> make_dir(const std::string& p, mode_t m) override { return gate("make_dir", [&] { return real_->make_dir(p, m); }); }
+  Expected<void> remove_dir(const std::string& p) override { return gate("remove_dir", [&] { return real_->remove_dir(p); }); }
   Expected<std::optional<TracefsState>> tracefs() override { return real_->tracefs(); }
-  Status remount_tracefs(const std::string& t, uid_t u, gid_t g, mode_t m) override {
+  Expected<void> remount_tracefs(const std::string& t, uid_t u, gid_t g, mode_t m) override {
     return gate("remount", [&] { return real_->remount_tracefs(t, u, g, m); });
   }
   Expected<std::vector<TracefsNode>> walk_tracefs(const std::string& t) override { return real_->walk_tracefs(t); }
-  Status tracefs_chown(const std::string& p, gid_t g) override {
+  Expected<void> tracefs_chown(const std::string& p, gid_t g) override {
     return gate("tracefs_chown", [&] { return real_->tracefs_chown(p, g); });
   }
-  Status tracefs_chmod(const std::string& p, mode_t m) override {
+  Expected<void> tracefs_chmod(const std::string& p, mode_t m) override {
     return gate("tracefs_chmod", [&] { return real_->tracefs_chmod(p, m); });
   }
   Expected<std::optional<long>> read_sysctl(const std::string& k) override { return real_->read_sysctl(k); }
-  Status write_sysctl(const std::string& k, long v) override { return gate("sysctl", [&] { return real_->write_sysctl(k, v); }); }
+  Expected<void> write_sysctl(const std::string& k, long v) override { return gate("sysctl", [&] { return real_->write_sysctl(k, v); }); }
   ParanoidVerdict perf_event_blocked_by_paranoid(std::uint64_t c) override { return real_->perf_event_blocked_by_paranoid(c); }
   bool systemd_running() override { return real_->systemd_running(); }
-  Status reload_systemd() override { return real_->reload_systemd(); }
+  Expected<void> reload_systemd() override { return real_->reload_systemd(); }
 
  private:
   bool trip(const std::string& what) {
@@ -419,7 +419,7 @@ class FailingSystem final : public SetupSystem {
     return true;
   }
   template <class Op>
-  Status gate(const std::string& what, Op op) {
+  Expected<void> gate(const std::string& what, Op op) {
     if (trip(what)) return SysError{EIO, "injected failure: " + what};
     return op();
   }

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "libcheck/syscount_app.h"
+#include "tools/syscount/app.h"
 
 int main(int argc, char** argv) {
   try {

@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "libcheck/setup_apply.h"
+#include "tools/tracefs-setup/apply.h"
 
 namespace {
 

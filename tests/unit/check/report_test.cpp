@@ -1,0 +1,281 @@
+// The renderers: the JSON document's documented fields, well-formed
+// Prometheus text exposition, and text without escapes when colour is off.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "libcheck/report.h"
+#include "support/unit.h"
+
+namespace bpfready {
+namespace {
+
+using unit::contains;
+using unit::load_host;
+
+Report report_for(const std::string& host) {
+  const auto snap = load_host(host);
+  Report report;
+  report.tool_version = "0.1.0-test";
+  report.hostname = "fixture-" + host;
+  report.kernel_release = snap.kernel_release;
+  report.live = snap.live;
+  report.checks = run_checks(snap);
+  report.verdicts = derive_verdicts(snap, subject_from_snapshot(snap), "/usr/bin/syscount");
+  report.required_verdicts = {"raw_tp"};
+  return report;
+}
+
+// A report whose raw_tp verdict carries a failing probe and a mismatch.
+Report report_with_proof() {
+  auto snap = load_host("debian12-vm-6.18");
+  ProbeOutcome o;
+  o.flavour = ProbeFlavour::raw_tp;
+  o.stage = ProbeStage::load;
+  o.errnum = EPERM;
+  o.detail = "bpf_prog_load: Operation not permitted";
+  o.expected = 1000;
+  snap.probe_raw_tp = o;
+  Report report;
+  report.tool_version = "0.1.0-test";
+  report.hostname = "vm";
+  report.kernel_release = snap.kernel_release;
+  report.live = true;
+  report.checks = run_checks(snap);
+  report.verdicts = derive_verdicts(snap, subject_from_snapshot(snap), "");
+  return report;
+}
+
+// ---- JSON -----------------------------------------------------------------------------------
+
+void expect_json_shape(const nlohmann::json& doc, const Report& report) {
+  EXPECT_EQ(doc.at("schema_version"), kReportSchemaVersion);
+  EXPECT_EQ(doc.at("schema_version"), 1);
+  EXPECT_EQ(doc.at("tool"), "ebpf_diag");
+  EXPECT_EQ(doc.at("version"), report.tool_version);
+  EXPECT_EQ(doc.at("hostname"), report.hostname);
+  EXPECT_EQ(doc.at("kernel_release"), report.kernel_release);
+  EXPECT_EQ(doc.at("live"), report.live);
+  EXPECT_EQ(doc.at("exit_code"), exit_code(report));
+  EXPECT_EQ(doc.at("ready"), exit_code(report) == 0);
+
+  const std::set<std::string> statuses = {"pass", "warn", "fail", "skip", "error"};
+  ASSERT_TRUE(doc.at("checks").is_array());
+  ASSERT_EQ(doc.at("checks").size(), report.checks.size());
+  std::map<std::string, int> counted;
+  int findings = 0;
+  for (std::size_t i = 0; i < report.checks.size(); ++i) {
+    const auto& c = doc.at("checks")[i];
+    EXPECT_EQ(c.size(), 8U) << c.dump();
+    EXPECT_EQ(c.at("id"), report.checks[i].id);
+    EXPECT_TRUE(c.at("title").is_string());
+    EXPECT_TRUE(c.at("group").is_string());
+    EXPECT_TRUE(statuses.count(c.at("status").get<std::string>())) << c.dump();
+    EXPECT_TRUE(c.at("reason").is_string());
+    EXPECT_TRUE(c.at("evidence").is_object());
+    for (const auto& [key, value] : c.at("evidence").items()) EXPECT_TRUE(value.is_string()) << key;
+    EXPECT_TRUE(c.at("remedy").is_null() || (c.at("remedy").is_string() && !c.at("remedy").get<std::string>().empty()));
+    EXPECT_TRUE(c.at("security_finding").is_boolean());
+    ++counted[c.at("status").get<std::string>()];
+    findings += c.at("security_finding").get<bool>() ? 1 : 0;
+  }
+  const auto& summary = doc.at("summary");
+  for (const auto& s : statuses) EXPECT_EQ(summary.at(s), counted[s]) << s;
+  EXPECT_EQ(summary.at("security_findings"), findings);
+
+  ASSERT_EQ(doc.at("verdicts").size(), report.verdicts.size());
+  for (const auto& v : doc.at("verdicts")) {
+    for (const char* key : {"id", "title", "subject", "reason"}) EXPECT_TRUE(v.at(key).is_string()) << key;
+    EXPECT_TRUE(v.at("ready").is_boolean());
+    EXPECT_TRUE(v.at("mismatch").is_boolean());
+    EXPECT_TRUE(v.at("remedy").is_null() || v.at("remedy").is_string());
+    EXPECT_EQ(v.at("ready").get<bool>(), v.at("remedy").is_null()) << v.dump();
+    const auto& p = v.at("prediction");
+    EXPECT_TRUE(p.at("ok").is_boolean());
+    EXPECT_EQ(p.at("stage").is_null(), p.at("ok").get<bool>()) << "stage only on a predicted failure";
+    EXPECT_TRUE(p.at("errno").is_number_integer());
+    EXPECT_TRUE(p.at("errno_name").is_string());
+    EXPECT_TRUE(p.at("reason").is_string());
+    EXPECT_TRUE(p.at("certain").is_boolean());
+    if (!v.at("proof").is_null()) {
+      for (const char* key : {"ok", "stage", "errno", "errno_name", "detail", "expected", "counted"}) {
+        EXPECT_TRUE(v.at("proof").contains(key)) << key;
+      }
+    }
+  }
+}
+
+TEST(RenderJson, EveryFixtureHasTheDocumentedShape) {
+  for (const auto& host : unit::fixture_hosts()) {
+    SCOPED_TRACE(host);
+    const auto report = report_for(host);
+    const auto doc = render_json(report);
+    expect_json_shape(doc, report);
+    // What a machine reads survives a round trip through text.
+    EXPECT_EQ(nlohmann::json::parse(doc.dump()), doc);
+  }
+}
+
+TEST(RenderJson, PredictionAndProofDetails) {
+  const auto report = report_for("ubuntu2204-paranoid4");
+  const auto doc = render_json(report);
+  const auto& perf = doc.at("verdicts")[1];
+  EXPECT_EQ(perf.at("id"), "perf_tp");
+  EXPECT_FALSE(perf.at("ready").get<bool>());
+  EXPECT_EQ(perf.at("prediction").at("stage"), "tracefs_id");
+  EXPECT_EQ(perf.at("prediction").at("errno"), EACCES);
+  EXPECT_EQ(perf.at("prediction").at("errno_name"), "EACCES");
+  EXPECT_TRUE(perf.at("proof").is_null());
+  EXPECT_TRUE(contains(perf.at("remedy").get<std::string>(), "--tracefs-read"));
+  EXPECT_TRUE(doc.at("ready").get<bool>());
+  EXPECT_EQ(doc.at("exit_code"), 0);
+
+  const auto mismatch = render_json(report_with_proof());
+  const auto& raw = mismatch.at("verdicts")[0];
+  EXPECT_TRUE(raw.at("mismatch").get<bool>());
+  EXPECT_EQ(raw.at("proof").at("ok"), false);
+  EXPECT_EQ(raw.at("proof").at("stage"), "load");
+  EXPECT_EQ(raw.at("proof").at("errno"), EPERM);
+  EXPECT_EQ(raw.at("proof").at("errno_name"), "EPERM");
+  EXPECT_EQ(raw.at("proof").at("expected"), 1000);
+  EXPECT_EQ(raw.at("prediction").at("errno_name"), "");
+  EXPECT_EQ(mismatch.at("exit_code"), 2);
+  EXPECT_FALSE(mismatch.at("ready").get<bool>());
+}
+
+TEST(RenderJson, EmptyReport) {
+  const auto doc = render_json(Report{});
+  EXPECT_TRUE(doc.at("checks").empty());
+  EXPECT_TRUE(doc.at("verdicts").empty());
+  EXPECT_EQ(doc.at("exit_code"), 0);
+  EXPECT_EQ(doc.at("summary").at("pass"), 0);
+}
+
+// ---- Prometheus -------------------------------------------------------------------------------
+
+// One line of the text exposition format (0.0.4): HELP, TYPE, or a sample.
+const std::regex kHelp(R"(# HELP [a-zA-Z_:][a-zA-Z0-9_:]* \S.*)");
+const std::regex kType(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (gauge|counter|untyped|summary|histogram))");
+const std::regex kSample(
+    R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*")*\})? -?[0-9]+(\.[0-9]+)?)");
+
+void expect_well_formed(const std::string& text) {
+  ASSERT_FALSE(text.empty());
+  ASSERT_EQ(text.back(), '\n');
+  std::istringstream lines(text);
+  std::string line;
+  std::set<std::string> typed;
+  std::set<std::string> samples;
+  while (std::getline(lines, line)) {
+    std::smatch m;
+    if (std::regex_match(line, m, kType)) {
+      EXPECT_TRUE(typed.insert(m[1]).second) << "TYPE twice for " << m[1];
+      continue;
+    }
+    if (std::regex_match(line, kHelp)) continue;
+    ASSERT_TRUE(std::regex_match(line, m, kSample)) << "malformed line: " << line;
+    EXPECT_TRUE(typed.count(m[1])) << "sample before its TYPE: " << line;
+    const auto series = line.substr(0, line.rfind(' '));
+    EXPECT_TRUE(samples.insert(series).second) << "duplicate series: " << series;
+  }
+}
+
+TEST(RenderPrometheus, WellFormedForEveryFixture) {
+  for (const auto& host : unit::fixture_hosts()) {
+    SCOPED_TRACE(host);
+    const auto report = report_for(host);
+    const auto text = render_prometheus(report);
+    expect_well_formed(text);
+    EXPECT_TRUE(contains(text, "bpfready_ready " + std::string(exit_code(report) == 0 ? "1" : "0") + "\n"));
+    EXPECT_TRUE(contains(text, "bpfready_info{version=\"0.1.0-test\",kernel=\"" + report.kernel_release + "\"} 1\n"));
+    // Exactly one status is 1 for each check.
+    for (const auto& c : report.checks) {
+      for (const auto s : {Status::pass, Status::warn, Status::fail, Status::skip, Status::error}) {
+        const std::string sample = "bpfready_check_status{id=\"" + c.id + "\",status=\"" + std::string(to_string(s)) +
+                                   "\"} " + (s == c.status ? "1" : "0") + "\n";
+        EXPECT_TRUE(contains(text, sample)) << sample;
+      }
+    }
+  }
+}
+
+TEST(RenderPrometheus, VerdictsAndFindings) {
+  const auto text = render_prometheus(report_for("unpriv-bpf-enabled"));
+  EXPECT_TRUE(contains(text, "bpfready_verdict_ready{tool=\"raw_tp\",subject=\"this process\"} 1\n"));
+  EXPECT_TRUE(contains(text, "bpfready_verdict_mismatch{tool=\"perf_tp\",subject=\"this process\"} 0\n"));
+  EXPECT_TRUE(contains(text, "bpfready_security_findings 5\n"));
+  const auto mismatch = render_prometheus(report_with_proof());
+  EXPECT_TRUE(contains(mismatch, "bpfready_verdict_mismatch{tool=\"raw_tp\",subject=\"this process\"} 1\n"));
+  EXPECT_TRUE(contains(mismatch, "bpfready_ready 0\n"));
+}
+
+TEST(RenderPrometheus, LabelValuesAreEscaped) {
+  auto report = report_for("debian12-vm-6.18");
+  report.tool_version = R"(1.0 "quoted" back\slash)";
+  report.kernel_release = "6.18\nnewline";
+  for (auto& v : report.verdicts) v.subject = "eve\"}";
+  const auto text = render_prometheus(report);
+  expect_well_formed(text);
+  EXPECT_TRUE(contains(text, R"(version="1.0 \"quoted\" back\\slash",kernel="6.18\nnewline")")) << text;
+  EXPECT_TRUE(contains(text, R"(subject="eve\"}")")) << text;
+}
+
+// ---- text ----------------------------------------------------------------------------------
+
+TEST(RenderText, NoEscapesWithoutColour) {
+  for (const auto& host : unit::fixture_hosts()) {
+    for (const bool verbose : {false, true}) {
+      const auto text = render_text(report_for(host), false, verbose);
+      EXPECT_FALSE(contains(text, "\033")) << host;
+    }
+  }
+  EXPECT_TRUE(contains(render_text(report_for("kernel-5.4"), true, false), "\033[")) << "colour when asked";
+}
+
+TEST(RenderText, ShowsChecksFixesVerdictsAndSummary) {
+  const auto report = report_for("container-no-tracefs");
+  const auto text = render_text(report, false, false);
+  EXPECT_TRUE(contains(text, "ebpf_diag 0.1.0-test on fixture-container-no-tracefs, kernel 6.8.0-45-generic (fixture)"));
+  EXPECT_TRUE(contains(text, "[FAIL] caps.effective: missing CAP_BPF and CAP_PERFMON"));
+  EXPECT_TRUE(contains(text, "fix: sudo setcap cap_bpf,cap_perfmon=ep BINARY"));
+  EXPECT_TRUE(contains(text, "[skip] config.bpf_syscall: unknown"));
+  EXPECT_TRUE(contains(text, "raw-tracepoint tools (syscount) for this process: NOT READY"));
+  EXPECT_TRUE(contains(text, "smallest fix: sudo setcap cap_bpf,cap_perfmon=ep /usr/bin/syscount"));
+  EXPECT_TRUE(contains(text, "no setting found that weakens this host"));
+  EXPECT_TRUE(contains(text, "not ready (exit 1)"));
+  EXPECT_FALSE(contains(text, "searched = ")) << "evidence only with --verbose";
+  EXPECT_TRUE(contains(render_text(report, false, true), "searched = /proc/config.gz"));
+  for (const auto& c : report.checks) EXPECT_TRUE(contains(text, " " + c.id + ": ")) << c.id;
+}
+
+TEST(RenderText, SecurityFindingsAndMismatch) {
+  const auto text = render_text(report_for("unpriv-bpf-enabled"), false, false);
+  EXPECT_TRUE(contains(text, "Security\n  [warn] sysctl.unprivileged_bpf_disabled:"));
+  EXPECT_TRUE(contains(text, "5 warnings"));
+  const auto mismatch = render_text(report_with_proof(), false, false);
+  EXPECT_TRUE(contains(mismatch, "MODEL MISMATCH"));
+  EXPECT_TRUE(contains(mismatch, "model mismatch (exit 2)"));
+  EXPECT_FALSE(contains(mismatch, "(fixture)"));
+}
+
+TEST(RenderText, ShowsPredictionBesideAgreeingProof) {
+  auto snap = load_host("debian12-vm-6.18");
+  ProbeOutcome ok;
+  ok.flavour = ProbeFlavour::raw_tp;
+  ok.ok = true;
+  ok.stage = ProbeStage::readback;
+  ok.detail = "loaded, attached, and counted 1000 of 1000 getppid calls";
+  snap.probe_raw_tp = ok;
+  Report report;
+  report.verdicts = derive_verdicts(snap, subject_from_snapshot(snap), "");
+  const auto text = render_text(report, false, false);
+  EXPECT_TRUE(contains(text, "proven: loaded, attached, and counted 1000 of 1000"));
+  EXPECT_TRUE(contains(text, "prediction: works, probe: works"));
+}
+
+}  // namespace
+}  // namespace bpfready

@@ -1,0 +1,229 @@
+// The built ebpf_diag binary over the fixture hosts (--root, --no-probe):
+// exit codes, JSON and Prometheus output, and usage errors. It reads only the
+// fixture tree, so no privileges are needed and the live host is not touched.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "libcheck/checks.h"
+#include "support/unit.h"
+
+namespace bpfready {
+namespace {
+
+using unit::contains;
+using unit::fixture_host;
+
+struct Run {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string diag_binary() { return std::string(BPFREADY_BINARY_DIR) + "/tools/ebpf_diag/ebpf_diag"; }
+
+// fork/exec without a shell; stdout and stderr go to files so neither pipe can fill.
+Run run_diag(const std::vector<std::string>& args) {
+  const unit::ScratchTree scratch;
+  const auto out_path = scratch.at("/stdout").string();
+  const auto err_path = scratch.at("/stderr").string();
+  std::vector<std::string> argv_storage = {diag_binary()};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  argv.reserve(argv_storage.size() + 1);
+  for (auto& a : argv_storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (out < 0 || err < 0 || null < 0 || ::dup2(null, 0) < 0 || ::dup2(out, 1) < 0 || ::dup2(err, 2) < 0) _exit(126);
+    ::setenv("NO_COLOR", "1", 1);
+    ::execv(argv[0], argv.data());
+    _exit(127);
+  }
+  Run run;
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid) return run;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  run.out = unit::read_file(out_path);
+  run.err = unit::read_file(err_path);
+  return run;
+}
+
+class EbpfDiagCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::access(diag_binary().c_str(), X_OK), 0)
+        << diag_binary() << " is missing: build the ebpf_diag target before unit_tests";
+  }
+  static std::vector<std::string> on(const std::string& host, std::vector<std::string> more) {
+    std::vector<std::string> args = {"--root", fixture_host(host).string(), "--no-probe"};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  }
+};
+
+const nlohmann::json& by_id(const nlohmann::json& list, const std::string& id) {
+  for (const auto& item : list) {
+    if (item.at("id") == id) return item;
+  }
+  throw std::runtime_error("no entry " + id);
+}
+
+TEST_F(EbpfDiagCli, JsonOverEveryFixture) {
+  struct Want {
+    const char* host;
+    int exit_code;
+    bool raw_ready;
+    bool perf_ready;
+  };
+  const Want wants[] = {
+      {"debian12-vm-6.18", 0, true, true},       {"ubuntu2204-paranoid4", 0, true, false},
+      {"container-no-tracefs", 1, false, false}, {"kernel-5.4", 1, false, false},
+      {"lockdown-confidentiality", 0, true, true}, {"unpriv-bpf-enabled", 0, true, true},
+      {"tracefs-group-read", 0, true, true},
+  };
+  for (const auto& want : wants) {
+    SCOPED_TRACE(want.host);
+    const auto run = run_diag(on(want.host, {"--json"}));
+    EXPECT_EQ(run.exit_code, want.exit_code) << run.err;
+    EXPECT_TRUE(run.err.empty()) << run.err;
+    const auto doc = nlohmann::json::parse(run.out);
+    EXPECT_EQ(doc.at("schema_version"), 1);
+    EXPECT_EQ(doc.at("live"), false);
+    EXPECT_EQ(doc.at("exit_code"), want.exit_code);
+    EXPECT_EQ(doc.at("ready"), want.exit_code == 0);
+    EXPECT_EQ(doc.at("checks").size(), check_table().size());
+    EXPECT_EQ(by_id(doc.at("verdicts"), "raw_tp").at("ready"), want.raw_ready);
+    EXPECT_EQ(by_id(doc.at("verdicts"), "perf_tp").at("ready"), want.perf_ready);
+    EXPECT_EQ(by_id(doc.at("checks"), "probe.raw_tp").at("status"), "skip");
+    EXPECT_EQ(by_id(doc.at("checks"), "caps.binary").at("status"), "skip");
+    EXPECT_EQ(doc.at("kernel_release"), unit::read_file(fixture_host(want.host) / "proc/sys/kernel/osrelease").substr(
+                                            0, doc.at("kernel_release").get<std::string>().size()));
+  }
+}
+
+TEST_F(EbpfDiagCli, HostnameAndKeyFindings) {
+  const auto doc = nlohmann::json::parse(run_diag(on("unpriv-bpf-enabled", {"--json"})).out);
+  EXPECT_EQ(doc.at("hostname"), "seeded");
+  EXPECT_EQ(doc.at("summary").at("security_findings"), 5);
+  EXPECT_EQ(by_id(doc.at("checks"), "sysctl.persisted").at("status"), "warn");
+  const auto container = nlohmann::json::parse(run_diag(on("container-no-tracefs", {"--json"})).out);
+  const auto& caps = by_id(container.at("checks"), "caps.effective");
+  EXPECT_EQ(caps.at("status"), "fail");
+  EXPECT_TRUE(contains(caps.at("remedy").get<std::string>(), "setcap cap_bpf,cap_perfmon=ep"));
+  EXPECT_EQ(by_id(container.at("checks"), "config.source").at("status"), "warn");
+}
+
+TEST_F(EbpfDiagCli, RequireDecidesTheExitCode) {
+  EXPECT_EQ(run_diag(on("ubuntu2204-paranoid4", {"--quiet"})).exit_code, 0);
+  EXPECT_EQ(run_diag(on("ubuntu2204-paranoid4", {"--quiet", "--require", "perf_tp"})).exit_code, 1);
+  EXPECT_EQ(run_diag(on("ubuntu2204-paranoid4", {"--quiet", "--require", "raw_tp,perf_tp"})).exit_code, 1);
+  EXPECT_EQ(run_diag(on("tracefs-group-read", {"--quiet", "--require", "raw_tp,perf_tp"})).exit_code, 0);
+  const auto json = run_diag(on("ubuntu2204-paranoid4", {"--json", "--require", "perf_tp"}));
+  EXPECT_EQ(nlohmann::json::parse(json.out).at("exit_code"), 1);
+}
+
+TEST_F(EbpfDiagCli, QuietPrintsNothing) {
+  const auto run = run_diag(on("kernel-5.4", {"--quiet"}));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(run.out.empty());
+  EXPECT_TRUE(run.err.empty());
+}
+
+TEST_F(EbpfDiagCli, TextHasNoEscapesWhenNotATerminal) {
+  const auto run = run_diag(on("debian12-vm-6.18", {}));
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_TRUE(contains(run.out, "(fixture)"));
+  EXPECT_TRUE(contains(run.out, "ready (exit 0)"));
+  EXPECT_FALSE(contains(run.out, "\033"));
+  EXPECT_FALSE(contains(run_diag(on("debian12-vm-6.18", {"--color", "never"})).out, "\033"));
+  EXPECT_TRUE(contains(run_diag(on("debian12-vm-6.18", {"--color", "always"})).out, "\033["));
+}
+
+TEST_F(EbpfDiagCli, PrometheusLines) {
+  const auto run = run_diag(on("container-no-tracefs", {"--prometheus"}));
+  EXPECT_EQ(run.exit_code, 1);
+  const std::regex line(R"((# (HELP|TYPE) [a-z_]+ .+)|([a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9]+))");
+  std::istringstream lines(run.out);
+  std::string l;
+  int samples = 0;
+  while (std::getline(lines, l)) {
+    EXPECT_TRUE(std::regex_match(l, line)) << l;
+    samples += l.starts_with("#") ? 0 : 1;
+  }
+  EXPECT_GT(samples, static_cast<int>(check_table().size() * 5));
+  EXPECT_TRUE(contains(run.out, "bpfready_ready 0\n"));
+}
+
+TEST_F(EbpfDiagCli, SelectedChecksOnly) {
+  auto run = run_diag(on("container-no-tracefs", {"--json", "--check", "caps.effective"}));
+  EXPECT_EQ(run.exit_code, 1);
+  auto doc = nlohmann::json::parse(run.out);
+  ASSERT_EQ(doc.at("checks").size(), 1U);
+  EXPECT_EQ(doc.at("checks")[0].at("id"), "caps.effective");
+  EXPECT_TRUE(doc.at("verdicts").empty());
+  run = run_diag(on("debian12-vm-6.18", {"--json", "--check", "caps.effective", "--check", "tracefs.mode"}));
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(run.out).at("checks").size(), 2U);
+}
+
+TEST_F(EbpfDiagCli, ListChecksNamesEveryId) {
+  const auto run = run_diag({"--list-checks"});
+  EXPECT_EQ(run.exit_code, 0);
+  std::istringstream lines(run.out);
+  std::string l;
+  std::vector<std::string> ids;
+  while (std::getline(lines, l)) {
+    std::istringstream words(l);
+    std::string id;
+    words >> id;
+    ids.push_back(id);
+  }
+  std::vector<std::string> table;
+  for (const auto& def : check_table()) table.emplace_back(def.id);
+  EXPECT_EQ(ids, table);
+}
+
+void expect_usage_error(const Run& run, const std::string& words) {
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_TRUE(run.out.empty()) << run.out;
+  ASSERT_FALSE(run.err.empty());
+  EXPECT_EQ(run.err.back(), '\n');
+  EXPECT_EQ(run.err.find('\n'), run.err.size() - 1) << "one line: " << run.err;
+  EXPECT_TRUE(run.err.starts_with("ebpf_diag: ")) << run.err;
+  EXPECT_TRUE(contains(run.err, words)) << run.err;
+}
+
+TEST_F(EbpfDiagCli, UsageErrorsExitTwoWithOneLine) {
+  expect_usage_error(run_diag(on("debian12-vm-6.18", {"--check", "no.such.check"})), "unknown check 'no.such.check'");
+  expect_usage_error(run_diag(on("debian12-vm-6.18", {"--frobnicate"})), "frobnicate");
+  expect_usage_error(run_diag(on("debian12-vm-6.18", {"--require", "kprobe"})), "kprobe");
+  expect_usage_error(run_diag(on("debian12-vm-6.18", {"--json", "--prometheus"})), "--");
+  expect_usage_error(run_diag(on("debian12-vm-6.18", {"--color", "purple"})), "purple");
+  expect_usage_error(run_diag({"--root", "/nonexistent/bpfready-fixture", "--no-probe"}), "/nonexistent/bpfready-fixture");
+  expect_usage_error(run_diag(on("debian12-vm-6.18", {"stray-argument"})), "stray-argument");
+}
+
+TEST_F(EbpfDiagCli, HelpAndVersionExitZero) {
+  const auto help = run_diag({"--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_TRUE(contains(help.out, "--root"));
+  EXPECT_TRUE(contains(help.out, "Exit status"));
+  const auto version = run_diag({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_TRUE(contains(version.out, "ebpf_diag "));
+}
+
+}  // namespace
+}  // namespace bpfready

@@ -1,0 +1,165 @@
+// syscount's report model and renderers: the JSON keeps the reference fields
+// (total, by_category with ten keys, top_syscalls, analysis) and adds the
+// rest only when asked; deltas, filters and naming.
+#include <gtest/gtest.h>
+
+#include "tools/syscount/report.h"
+
+namespace bpfready {
+namespace {
+
+SyscountSample example() {
+  SyscountSample sample;
+  sample.totals[0] = {60, 0, 6000, 60};          // read
+  sample.totals[257] = {20, 5, 0, 0};            // openat
+  sample.totals[9] = {10, 0, 0, 0};              // mmap
+  sample.totals[41] = {5, 0, 0, 0};              // socket
+  sample.totals[228] = {3, 0, 0, 0};             // clock_nanosleep? (228 clock_gettime)
+  sample.totals[451] = {2, 0, 0, 0};             // unknown to the headers
+  sample.by_task[{100, 100}][0] = {50, 0, 0, 0};
+  sample.by_task[{100, 101}][0] = {10, 0, 0, 0};
+  sample.by_task[{200, 200}][257] = {20, 5, 0, 0};
+  sample.names[100] = "app";
+  sample.names[200] = "child";
+  return sample;
+}
+
+SyscountReport report_of(const SyscountSample& sample) {
+  SyscountReport report;
+  report.mode = TargetMode::command;
+  report.command = std::vector<std::string>{"app", "--flag"};
+  report.exit_status = 0;
+  report.duration_sec = 2.0;
+  report.sample = sample;
+  return report;
+}
+
+TEST(SyscountJson, KeepsTheReferenceFields) {
+  auto doc = render_syscount_json(report_of(example()), SyscountReportOptions{});
+  const auto& syscalls = doc["ebpf"]["syscalls"];
+  EXPECT_EQ(syscalls["total"], 100);
+  ASSERT_EQ(syscalls["by_category"].size(), 10u);
+  for (const char* key : {"file_io", "memory", "process", "network", "time", "ipc", "security",
+                          "signal", "system", "other"}) {
+    EXPECT_TRUE(syscalls["by_category"].contains(key)) << key;
+  }
+  EXPECT_EQ(syscalls["by_category"]["file_io"], 80);
+  EXPECT_EQ(syscalls["by_category"]["other"], 2);
+  ASSERT_TRUE(syscalls["top_syscalls"].is_array());
+  EXPECT_EQ(syscalls["top_syscalls"][0], (nlohmann::ordered_json{{"name", "read"}, {"count", 60}}));
+  const auto& analysis = syscalls["analysis"];
+  EXPECT_DOUBLE_EQ(analysis["syscall_rate_per_sec"].get<double>(), 50.0);
+  EXPECT_DOUBLE_EQ(analysis["io_intensity"].get<double>(), 0.8);
+  EXPECT_DOUBLE_EQ(analysis["memory_intensity"].get<double>(), 0.1);
+  EXPECT_DOUBLE_EQ(analysis["network_intensity"].get<double>(), 0.05);
+  EXPECT_DOUBLE_EQ(analysis["cpu_intensity"].get<double>(), 0.03);
+  EXPECT_EQ(doc["command"], (nlohmann::ordered_json{"app", "--flag"}));
+  EXPECT_EQ(doc["exit_status"], 0);
+  EXPECT_EQ(doc["duration_sec"], 2.0);
+  EXPECT_EQ(syscalls["dropped_events"], 0);
+}
+
+TEST(SyscountJson, ErrorsLatencyAndBreakdownsOnlyWhenAsked) {
+  auto plain = render_syscount_json(report_of(example()), SyscountReportOptions{});
+  const auto& entry = plain["ebpf"]["syscalls"]["syscalls"][0];
+  EXPECT_EQ(entry["name"], "read");
+  EXPECT_EQ(entry["count"], 60);
+  EXPECT_FALSE(entry.contains("errors"));
+  EXPECT_FALSE(entry.contains("latency_ns"));
+  EXPECT_FALSE(plain["ebpf"]["syscalls"].contains("by_process"));
+
+  SyscountReportOptions options;
+  options.errors = true;
+  options.latency = true;
+  options.by_process = true;
+  options.by_thread = true;
+  auto full = render_syscount_json(report_of(example()), options);
+  const auto& syscalls = full["ebpf"]["syscalls"];
+  EXPECT_EQ(syscalls["errors"], 5);
+  EXPECT_EQ(syscalls["syscalls"][0]["errors"], 0);
+  EXPECT_EQ(syscalls["syscalls"][0]["latency_ns"]["avg"], 100.0);
+  ASSERT_EQ(syscalls["by_process"].size(), 2u);
+  EXPECT_EQ(syscalls["by_process"][0]["pid"], 100);
+  EXPECT_EQ(syscalls["by_process"][0]["name"], "app");
+  EXPECT_EQ(syscalls["by_process"][0]["total"], 60);
+  ASSERT_EQ(syscalls["by_thread"].size(), 3u);
+  EXPECT_EQ(syscalls["by_thread"][0]["tid"], 100);
+  EXPECT_EQ(syscalls["by_thread"][1]["name"], "child");
+}
+
+TEST(SyscountJson, UnknownNumbersAreReportedByNumber) {
+  auto doc = render_syscount_json(report_of(example()), SyscountReportOptions{});
+  bool found = false;
+  for (const auto& entry : doc["ebpf"]["syscalls"]["syscalls"]) {
+    if (entry["name"] == "syscall_451") {
+      found = true;
+      EXPECT_EQ(entry["nr"], 451);
+      EXPECT_EQ(entry["category"], "other");
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(SyscountReport, FiltersApplyToRowsAndTotals) {
+  SyscountReportOptions options;
+  options.only_categories = {SyscallCategory::file_io};
+  auto doc = render_syscount_json(report_of(example()), options);
+  EXPECT_EQ(doc["ebpf"]["syscalls"]["total"], 80);
+  options = {};
+  options.failed_only = true;
+  options.errors = true;
+  auto rows = select_rows(example().totals, options);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].name, "openat");
+  options = {};
+  options.only_syscalls = {9};
+  rows = select_rows(example().totals, options);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].name, "mmap");
+}
+
+TEST(SyscountReport, IntervalDeltas) {
+  SyscountSample before = example();
+  SyscountSample now = example();
+  now.totals[0].count += 7;
+  now.totals[39] = {1, 0, 0, 0};  // getpid, new
+  now.dropped.breakdown = 3;
+  SyscountSample delta = now - before;
+  ASSERT_EQ(delta.totals.size(), 2u);
+  EXPECT_EQ(delta.totals[0].count, 7u);
+  EXPECT_EQ(delta.totals[39].count, 1u);
+  EXPECT_EQ(delta.dropped.breakdown, 3u);
+  EXPECT_TRUE(delta.by_task.empty());
+}
+
+TEST(SyscountText, TableSortedByCountWithTop) {
+  SyscountReportOptions options;
+  options.top = 2;
+  options.errors = true;
+  const std::string text = render_syscount_text(report_of(example()), options);
+  EXPECT_NE(text.find("syscount: 100 syscalls, 5 failed"), std::string::npos) << text;
+  EXPECT_NE(text.find("app --flag exited with status 0"), std::string::npos) << text;
+  const auto read_at = text.find("read");
+  const auto openat_at = text.find("openat");
+  ASSERT_NE(read_at, std::string::npos);
+  ASSERT_NE(openat_at, std::string::npos);
+  EXPECT_LT(read_at, openat_at);
+  EXPECT_EQ(text.find("mmap"), std::string::npos) << "-T 2 hides the third row";
+  EXPECT_NE(text.find("(4 more syscalls"), std::string::npos) << text;
+  EXPECT_NE(text.find("ERRORS"), std::string::npos);
+}
+
+TEST(SyscountText, DroppedEventsAreNeverSilent) {
+  SyscountSample sample = example();
+  sample.dropped.breakdown = 12;
+  sample.dropped.recursion_misses = 1;
+  const std::string text = render_syscount_text(report_of(sample), SyscountReportOptions{});
+  EXPECT_NE(text.find("12 calls are missing"), std::string::npos) << text;
+  EXPECT_NE(text.find("skipped 1 program runs"), std::string::npos) << text;
+  auto doc = render_syscount_json(report_of(sample), SyscountReportOptions{});
+  EXPECT_EQ(doc["ebpf"]["syscalls"]["dropped_events"], 13);
+  EXPECT_EQ(doc["dropped"]["breakdown"], 12);
+}
+
+}  // namespace
+}  // namespace bpfready

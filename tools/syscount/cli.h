@@ -1,0 +1,47 @@
+// syscount's command line: parsing and validation into SyscountOptions, with
+// no side effects, so that unit tests can cover every rule.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tools/syscount/report.h"
+
+namespace bpfready {
+
+struct SyscountOptions {
+  std::vector<std::string> command;  // after "--"
+  std::vector<pid_t> pids;           // -p
+  bool all = false;                  // -a
+  std::optional<double> duration;    // -d seconds
+  std::optional<double> interval;    // -i seconds
+  bool json = false;
+  std::string output;                // -o FILE; empty: stdout
+  bool verbose = false;
+  bool list = false;                 // --list: print the syscall table and exit
+  std::uint32_t map_entries = 16384; // per-process/thread breakdown entries
+  SyscountReportOptions report;
+
+  [[nodiscard]] TargetMode mode() const {
+    return all ? TargetMode::all : (pids.empty() ? TargetMode::command : TargetMode::pids);
+  }
+};
+
+// Parsing ended without options to run with: --help (code 0, text to
+// stdout) or a usage error (code 2, one line for stderr).
+struct CliExit {
+  int code = 0;
+  std::string text;
+};
+
+std::variant<SyscountOptions, CliExit> parse_syscount_args(const std::vector<std::string>& args);
+
+// The table printed by --list: "NR NAME CATEGORY" lines.
+std::string syscall_table_text();
+
+}  // namespace bpfready

@@ -1,0 +1,92 @@
+#include "tools/syscount/privs.h"
+
+#include <grp.h>
+#include <linux/securebits.h>
+#include <pwd.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdlib>
+
+#include "libcheck/common/creds.h"
+
+namespace bpfready {
+
+namespace {
+
+std::optional<unsigned long> env_number(const char* name) {
+  const char* text = std::getenv(name);
+  if (!text || !*text) return std::nullopt;
+  unsigned long value = 0;
+  const char* end = text + std::char_traits<char>::length(text);
+  auto [ptr, ec] = std::from_chars(text, end, value);
+  if (ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+Expected<RealUser> resolve_real_user() {
+  RealUser user;
+  user.uid = getuid();
+  user.gid = getgid();
+  auto sudo_uid = env_number("SUDO_UID");
+  auto sudo_gid = env_number("SUDO_GID");
+  if (user.uid == 0 && sudo_uid && sudo_gid && *sudo_uid != 0) {
+    user.uid = static_cast<uid_t>(*sudo_uid);
+    user.gid = static_cast<gid_t>(*sudo_gid);
+    user.switch_ids = true;
+  }
+  if (const passwd* entry = getpwuid(user.uid)) user.name = entry->pw_name;
+  if (user.switch_ids) {
+    user.groups = user.name.empty() ? std::vector<gid_t>{user.gid} : groups_of(user.name, user.gid);
+  } else {
+    int count = getgroups(0, nullptr);
+    if (count < 0) return SysError::from_errno(errno, "getgroups");
+    std::vector<gid_t> groups(static_cast<std::size_t>(count));
+    if (count > 0 && getgroups(count, groups.data()) < 0) {
+      return SysError::from_errno(errno, "getgroups");
+    }
+    user.groups = std::move(groups);
+  }
+  return user;
+}
+
+Expected<void> become_real_user(const RealUser& user) {
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    return SysError::from_errno(errno, "prctl(PR_SET_DUMPABLE)");
+  }
+  if (user.switch_ids) {
+    if (auto switched = switch_ids(user.uid, user.gid, user.groups); !switched) return switched;
+  }
+  return set_process_caps(0);
+}
+
+Expected<void> become_unprivileged_for_exec(const RealUser& user) {
+  // While CAP_SETPCAP is still held (root), empty the bounding set and lock
+  // out root's implicit capabilities, so that even an exec as uid 0 gains none.
+  if (CAP_IS_SUPPORTED(CAP_SETPCAP)) {
+    cap_flag_value_t has_setpcap = CAP_CLEAR;
+    const CapSet now(cap_get_proc());
+    if (now && cap_get_flag(now.get(), CAP_SETPCAP, CAP_EFFECTIVE, &has_setpcap) == 0 &&
+        has_setpcap == CAP_SET) {
+      for (int cap = 0; cap <= CAP_LAST_CAP; ++cap) {
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
+          return SysError::from_errno(errno, "drop bounding capability " + std::to_string(cap));
+        }
+      }
+      if (prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) != 0) {
+        return SysError::from_errno(errno, "prctl(PR_SET_SECUREBITS)");
+      }
+    }
+  }
+  if (auto became = become_real_user(user); !became) return became;
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    return SysError::from_errno(errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+  }
+  return Ok{};
+}
+
+}  // namespace bpfready

@@ -1,0 +1,474 @@
+#include "tools/tracefs-setup/plan.h"
+
+#include <sys/capability.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <memory>
+
+#include "libcheck/caps.h"
+#include "libcheck/common/creds.h"
+
+namespace bpfready {
+
+namespace {
+
+using nlohmann::json;
+
+// Stands for the gid of a group that apply has yet to create.
+constexpr gid_t kGroupToBeCreated = static_cast<gid_t>(-2);
+
+std::string shell_quote(const std::string& word) {
+  const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || std::string_view("/._-+,=:@").find(c) != std::string_view::npos;
+  });
+  if (plain) return word;
+  std::string quoted = "'";
+  for (char c : word) {
+    if (c == '\'') {
+      quoted += "'\\''";
+    } else {
+      quoted += c;
+    }
+  }
+  return quoted + "'";
+}
+
+bool valid_group_name(const std::string& name) {
+  if (name.empty() || name.size() > 32) return false;
+  if (std::islower(static_cast<unsigned char>(name[0])) == 0 && name[0] != '_') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) != 0 || std::isdigit(static_cast<unsigned char>(c)) != 0 ||
+           c == '_' || c == '-';
+  });
+}
+
+// The state of PATH that revert would put back: a file's content and mode,
+// a link's target, or absence, plus the directories apply will create.
+Expected<json> path_state(SetupSystem& system, const std::string& path) {
+  json state = {{"exists", false}};
+  auto meta = system.stat(path);
+  if (!meta) return meta.error();
+  if (*meta) {
+    state["exists"] = true;
+    if (S_ISLNK((*meta)->mode)) {
+      auto link = system.read_link(path);
+      if (!link) return link.error();
+      state["link"] = link->value_or("");
+    } else if (S_ISREG((*meta)->mode)) {
+      auto content = system.read_file(path);
+      if (!content) return content.error();
+      state["content"] = content->value_or("");
+      state["mode"] = (*meta)->permissions();
+      state["uid"] = (*meta)->uid;
+      state["gid"] = (*meta)->gid;
+    } else {
+      return SysError::plain(path + " exists and is neither a regular file nor a symbolic link; remove it first");
+    }
+    return state;
+  }
+  json missing = json::array();
+  for (auto dir = std::filesystem::path(path).parent_path(); dir != dir.root_path(); dir = dir.parent_path()) {
+    auto dir_meta = system.stat(dir.string());
+    if (!dir_meta) return dir_meta.error();
+    if (*dir_meta) break;
+    missing.insert(missing.begin(), dir.string());  // outermost first
+  }
+  state["missing_dirs"] = missing;
+  return state;
+}
+
+Expected<std::optional<Change>> file_change(SetupSystem& system, const std::string& path, const std::string& content,
+                                            std::string summary, std::string why) {
+  auto before = path_state(system, path);
+  if (!before) return before.error();
+  const json& state = *before;
+  if (state.value("exists", false) && state.contains("content") && state["content"] == content &&
+      state["mode"] == 0644) {
+    return std::optional<Change>{};
+  }
+  Change change;
+  change.kind = ChangeKind::file;
+  change.target = path;
+  change.before = state;
+  change.after = {{"content", content}, {"mode", 0644}};
+  change.summary = std::move(summary);
+  change.why = std::move(why);
+  change.command = "install -D -m 0644 /dev/stdin " + shell_quote(path) + " <<'EOF'\n" + content + "EOF";
+  return std::optional<Change>{change};
+}
+
+Expected<std::optional<Change>> link_change(SetupSystem& system, const std::string& path, const std::string& target,
+                                            std::string summary, std::string why) {
+  auto before = path_state(system, path);
+  if (!before) return before.error();
+  if (before->value("link", std::string()) == target) return std::optional<Change>{};
+  Change change;
+  change.kind = ChangeKind::symlink;
+  change.target = path;
+  change.before = *before;
+  change.after = {{"link", target}};
+  change.summary = std::move(summary);
+  change.why = std::move(why);
+  change.command = "mkdir -p " + shell_quote(std::filesystem::path(path).parent_path().string()) + " && ln -sfn " +
+                   shell_quote(target) + " " + shell_quote(path) + "   # = systemctl enable " +
+                   std::string(kTracefsUnitName);
+  return std::optional<Change>{change};
+}
+
+std::string nodes_command(const std::string& target, const std::string& group, const std::vector<NodeChange>& nodes) {
+  if (nodes.size() <= 6) {
+    std::string command;
+    for (const auto& node : nodes) {
+      if (!command.empty()) command += "\n";
+      if (node.gid != node.before.gid) command += "chgrp " + group + " " + shell_quote(node.path) + " && ";
+      command += "chmod " + mode_text(node.mode) + " " + shell_quote(node.path);
+    }
+    return command;
+  }
+  return "find " + target + " -group " + group + " -perm /g+w -exec chmod g-w {} +\nfind " + target +
+         "/events -name id ! -group " + group + " -exec chgrp " + group + " {} + -exec chmod g+r {} +";
+}
+
+json nodes_json(const std::vector<NodeChange>& nodes, bool after) {
+  json list = json::array();
+  for (const auto& node : nodes) {
+    json item = {{"path", node.path}, {"mode", after ? node.mode : node.before.permissions()}};
+    if (node.gid != node.before.gid) item["gid"] = after ? node.gid : node.before.gid;
+    list.push_back(item);
+  }
+  return list;
+}
+
+Expected<void> plan_member(SetupSystem& system, Plan& plan, const std::string& user_name,
+                   const std::optional<GroupRecord>& group) {
+  const std::string& group_name = plan.options.group;
+  auto user = system.find_user(user_name);
+  if (!user) return user.error();
+  if (!*user) {
+    return SysError::plain("user '" + user_name + "' does not exist; create it first (useradd " + user_name +
+                           ") or leave out --user " + user_name);
+  }
+  if (group) {
+    const auto& members = group->members;
+    if (std::find(members.begin(), members.end(), user_name) != members.end() || (*user)->gid == group->gid) {
+      plan.notes.push_back("user " + user_name + " is already a member of " + group_name);
+      return Ok{};
+    }
+  }
+  Change change;
+  change.kind = ChangeKind::group_member;
+  change.target = user_name + ":" + group_name;
+  change.before = {{"member", false}};
+  change.after = {{"member", true}};
+  change.summary = "add user " + user_name + " to group " + group_name;
+  change.why = "members may run the binaries below; it takes effect at the user's next login";
+  change.command = "gpasswd -a " + user_name + " " + group_name;
+  plan.changes.push_back(change);
+  return Ok{};
+}
+
+Expected<void> plan_binary(SetupSystem& system, Plan& plan, const std::string& path, std::optional<gid_t> gid,
+                   const std::string& caps_text, std::uint64_t caps_mask) {
+  const std::string& group_name = plan.options.group;
+  if (path.empty() || path[0] != '/') return SysError::plain("binary path '" + path + "' is not absolute");
+  auto meta = system.stat(path);
+  if (!meta) return meta.error();
+  if (!*meta) return SysError::plain("binary " + path + " does not exist");
+  if (S_ISLNK((*meta)->mode)) {
+    auto link = system.read_link(path);
+    return SysError::plain("binary " + path + " is a symbolic link (to " + (link && *link ? **link : "?") +
+                           "); name the file itself, capabilities belong to it");
+  }
+  if (!S_ISREG((*meta)->mode)) return SysError::plain("binary " + path + " is not a regular file");
+  auto current_caps = system.get_caps(path);
+  if (!current_caps) return current_caps.error();
+  const bool holds = gid && (*meta)->uid == 0 && (*meta)->gid == *gid && (*meta)->permissions() == kBinaryMode &&
+                     *current_caps == caps_text;
+  if (holds) {
+    plan.notes.push_back("binary " + path + " is already root:" + group_name + " " + mode_text(kBinaryMode) +
+                         " with " + caps_text);
+    return Ok{};
+  }
+  Change change;
+  change.kind = ChangeKind::binary;
+  change.target = path;
+  change.before = {{"uid", (*meta)->uid},
+                   {"gid", (*meta)->gid},
+                   {"mode", (*meta)->permissions()},
+                   {"caps", *current_caps ? json(**current_caps) : json(nullptr)}};
+  change.after = {{"uid", 0}, {"group", group_name}, {"mode", kBinaryMode}, {"caps", caps_text}};
+  if (gid) change.after["gid"] = *gid;
+  change.summary = "make " + path + " root:" + group_name + " " + mode_text(kBinaryMode) + " with " + caps_text +
+                   " (was " + std::to_string((*meta)->uid) + ":" + std::to_string((*meta)->gid) + " " +
+                   mode_text((*meta)->permissions()) + ", caps " + current_caps->value_or("none") + ")";
+  change.why = "only group " + group_name + " may execute it, and it gets exactly " + caps_to_text(caps_mask) +
+               " (the kernel's perf-security pattern); raw tracepoints need nothing else";
+  change.command = "chown root:" + group_name + " " + shell_quote(path) + " && chmod " + mode_text(kBinaryMode) +
+                   " " + shell_quote(path) + " && setcap " + caps_text + " " + shell_quote(path) +
+                   "   # chown clears capabilities, so setcap comes last";
+  plan.changes.push_back(change);
+  return Ok{};
+}
+
+}  // namespace
+
+json SetupOptions::to_json() const {
+  return {{"group", group}, {"users", users}, {"binaries", binaries}, {"tracefs_read", tracefs_read}, {"caps", caps}};
+}
+
+std::string_view to_string(ChangeKind kind) {
+  switch (kind) {
+    case ChangeKind::group_create: return "group_create";
+    case ChangeKind::group_member: return "group_member";
+    case ChangeKind::binary: return "binary";
+    case ChangeKind::file: return "file";
+    case ChangeKind::symlink: return "symlink";
+    case ChangeKind::tracefs_mount: return "tracefs_mount";
+    case ChangeKind::tracefs_nodes: return "tracefs_nodes";
+    case ChangeKind::sysctl: return "sysctl";
+  }
+  return "unknown";
+}
+
+Expected<ChangeKind> change_kind_from_string(std::string_view text) {
+  for (auto kind : {ChangeKind::group_create, ChangeKind::group_member, ChangeKind::binary, ChangeKind::file,
+                    ChangeKind::symlink, ChangeKind::tracefs_mount, ChangeKind::tracefs_nodes, ChangeKind::sysctl}) {
+    if (to_string(kind) == text) return kind;
+  }
+  return SysError::plain("unknown change kind '" + std::string(text) + "' in the journal");
+}
+
+std::string mount_dropin_text(const std::string& group) {
+  return "# Installed by tracefs-setup (bpfready); `tracefs-setup revert` removes it.\n"
+         "# Group " + group + " gets read-only access to tracefs: gid= gives every tracefs\n"
+         "# file and directory (events/ and new instances included) to the group, and\n"
+         "# mode= opens the tracefs root to it. The files keep their own modes, so the\n"
+         "# group can read but not write; " + std::string(kTracefsUnitName) + " removes the\n"
+         "# group write that gid= would give on trace_marker and trace_marker_raw.\n"
+         "# Options= replaces the unit's list, so the shipped options are repeated.\n"
+         "[Mount]\n"
+         "Options=nosuid,nodev,noexec,gid=" + group + ",mode=0750\n";
+}
+
+std::string tracefs_unit_text(const std::string& group) {
+  return "# Installed by tracefs-setup (bpfready); `tracefs-setup revert` removes it.\n"
+         "[Unit]\n"
+         "Description=bpfready: read-only tracefs access for group " + group + "\n"
+         "Documentation=file:/usr/share/doc/bpfready/tracefs-setup.md\n"
+         "DefaultDependencies=no\n"
+         "Requires=sys-kernel-tracing.mount\n"
+         "After=sys-kernel-tracing.mount local-fs.target\n"
+         "Before=sysinit.target shutdown.target\n"
+         "Conflicts=shutdown.target\n"
+         "ConditionPathIsMountPoint=/sys/kernel/tracing\n"
+         "\n"
+         "[Service]\n"
+         "Type=oneshot\n"
+         "RemainAfterExit=yes\n"
+         "# gid= hands trace_marker and trace_marker_raw (mode 0220) to the group: no group write.\n"
+         "ExecStart=/usr/bin/find /sys/kernel/tracing -group " + group + " -perm /g+w -exec /bin/chmod g-w {} +\n"
+         "# Where gid= does not reach events/ (older kernels): event ids readable by the group.\n"
+         "ExecStart=/usr/bin/find /sys/kernel/tracing/events -name id ! -group " + group +
+         " -exec /bin/chgrp " + group + " {} + -exec /bin/chmod g+r {} +\n"
+         "\n"
+         "[Install]\n"
+         "WantedBy=sysinit.target\n";
+}
+
+std::string sysctl_file_text() {
+  return "# Installed by tracefs-setup (bpfready); `tracefs-setup revert` removes it.\n"
+         "# This kernel refuses perf_event_open without CAP_SYS_ADMIN above 2 (the\n"
+         "# Debian/Ubuntu patch); 2 lets CAP_PERFMON holders attach perf-event\n"
+         "# tracepoints and still keeps kernel profiling from unprivileged users.\n"
+         "kernel.perf_event_paranoid = 2\n";
+}
+
+Expected<std::string> binary_caps_text(const std::string& caps) {
+  auto mask = parse_cap_list(caps);
+  if (!mask) return mask.error();
+  if (*mask == 0) return SysError::plain("--caps names no capability");
+  const std::string text = caps_to_text(*mask) + "=ep";
+  const CapSet parsed(cap_from_text(text.c_str()));
+  if (!parsed) return SysError::plain("libcap does not accept '" + text + "'");
+  const CapText canonical(cap_to_text(parsed.get(), nullptr));
+  if (!canonical) return SysError::plain("libcap cannot format '" + text + "'");
+  return std::string(canonical.get());
+}
+
+std::vector<NodeChange> tracefs_node_changes(const std::string& target, const std::vector<TracefsNode>& nodes,
+                                             gid_t gid) {
+  std::vector<NodeChange> changes;
+  const std::string events = target + "/events";
+  for (const auto& node : nodes) {
+    NodeChange change{node.path, node.meta, node.meta.gid, node.meta.permissions()};
+    const bool under_events = node.path == events || node.path.rfind(events + "/", 0) == 0;
+    if (under_events && S_ISREG(node.meta.mode) && std::filesystem::path(node.path).filename() == "id") {
+      change.gid = gid;
+      change.mode |= S_IRGRP;
+    }
+    if (under_events && S_ISDIR(node.meta.mode) && (node.meta.mode & S_IXOTH) == 0 &&
+        !(node.meta.gid == gid && (node.meta.mode & S_IXGRP) != 0)) {
+      change.gid = gid;
+      change.mode |= S_IXGRP;
+    }
+    if (change.gid == gid) change.mode &= ~static_cast<mode_t>(S_IWGRP);
+    if (change.gid != node.meta.gid || change.mode != node.meta.permissions()) changes.push_back(change);
+  }
+  return changes;
+}
+
+Expected<Plan> make_plan(SetupSystem& system, const SetupOptions& options) {
+  Plan plan;
+  plan.options = options;
+  const std::string& group_name = options.group;
+  if (!valid_group_name(group_name)) {
+    return SysError::plain("invalid group name '" + group_name + "' (lower case letters, digits, _ and -)");
+  }
+  auto caps_text = binary_caps_text(options.caps);
+  if (!caps_text) return caps_text.error();
+  const std::uint64_t caps_mask = parse_cap_list(options.caps).value_or(0);
+
+  // The group.
+  auto group = system.find_group(group_name);
+  if (!group) return group.error();
+  std::optional<gid_t> gid;
+  if (*group) {
+    gid = (*group)->gid;
+    plan.notes.push_back("group " + group_name + " exists (gid " + std::to_string(*gid) + "); it is used as it is");
+  } else {
+    Change change;
+    change.kind = ChangeKind::group_create;
+    change.target = group_name;
+    change.before = {{"exists", false}};
+    change.after = {{"exists", true}};
+    change.summary = "create the system group " + group_name;
+    change.why = "only its members may run the profiling binaries (and read tracefs with --tracefs-read)";
+    change.command = "groupadd --system " + group_name;
+    plan.changes.push_back(change);
+  }
+
+  // Its members.
+  std::vector<std::string> seen;
+  for (const auto& user_name : options.users) {
+    if (std::find(seen.begin(), seen.end(), user_name) != seen.end()) continue;
+    seen.push_back(user_name);
+    if (auto status = plan_member(system, plan, user_name, *group); !status) return status.error();
+  }
+
+  // The binaries.
+  seen.clear();
+  for (const auto& path : options.binaries) {
+    if (std::find(seen.begin(), seen.end(), path) != seen.end()) continue;
+    seen.push_back(path);
+    if (auto status = plan_binary(system, plan, path, gid, *caps_text, caps_mask); !status) return status.error();
+  }
+
+  if (!options.tracefs_read) {
+    plan.notes.push_back("tracefs is left as it is: raw-tracepoint tools such as syscount do not use it "
+                         "(give --tracefs-read for tools that attach perf-event tracepoints)");
+    plan.notes.push_back("kernel.perf_event_paranoid is left as it is: raw tracepoints do not use perf_event_open");
+  } else {
+    auto dropin = file_change(system, std::string(kMountDropIn), mount_dropin_text(group_name),
+                              "write the mount drop-in " + std::string(kMountDropIn),
+                              "makes gid=" + group_name + ",mode=0750 on tracefs persistent across reboots");
+    if (!dropin) return dropin.error();
+    if (*dropin) plan.changes.push_back(**dropin);
+    auto unit = file_change(system, std::string(kTracefsUnit), tracefs_unit_text(group_name),
+                            "write the oneshot unit " + std::string(kTracefsUnit),
+                            "at every boot, takes group write away from tracefs files and makes event ids "
+                            "group-readable where gid= does not reach");
+    if (!unit) return unit.error();
+    if (*unit) plan.changes.push_back(**unit);
+    auto link = link_change(system, std::string(kTracefsUnitLink), std::string(kTracefsUnit),
+                            "enable " + std::string(kTracefsUnitName) + " (link in sysinit.target.wants)",
+                            "so that it runs at boot, after tracefs is mounted");
+    if (!link) return link.error();
+    if (*link) plan.changes.push_back(**link);
+
+    auto tracefs = system.tracefs();
+    if (!tracefs) return tracefs.error();
+    if (!system.live()) {
+      plan.notes.push_back("--root " + system.root_dir() +
+                           ": only files are written there; the running kernel's tracefs is not touched");
+    } else if (!*tracefs) {
+      plan.notes.push_back("tracefs is not mounted: nothing to change now; the drop-in applies when "
+                           "sys-kernel-tracing.mount mounts it at boot (or mount it: mount -t tracefs nodev "
+                           "/sys/kernel/tracing, and apply again)");
+    } else {
+      const TracefsState& state = **tracefs;
+      const gid_t wanted_gid = gid.value_or(kGroupToBeCreated);
+      const bool remount = !gid || state.gid != *gid || state.mode != kTracefsMode;
+      if (remount) {
+        Change change;
+        change.kind = ChangeKind::tracefs_mount;
+        change.target = state.target;
+        change.before = {{"uid", state.uid}, {"gid", state.gid}, {"mode", state.mode}, {"fs_options", state.fs_options}};
+        change.after = {{"uid", state.uid}, {"group", group_name}, {"mode", kTracefsMode}};
+        if (gid) change.after["gid"] = *gid;
+        change.summary = "remount tracefs at " + state.target + " with gid=" + group_name + ",mode=" +
+                         mode_text(kTracefsMode) + " (now gid=" + std::to_string(state.gid) + ",mode=" +
+                         mode_text(state.mode) + ")";
+        change.why = "group read-only access to tracefs now, for tools that read events/**/id";
+        change.command = "mount -o remount,gid=" + group_name + ",mode=" + mode_text(kTracefsMode) + " " + state.target;
+        plan.changes.push_back(change);
+      }
+      auto nodes = system.walk_tracefs(state.target);
+      if (!nodes) return nodes.error();
+      if (remount) {
+        // Measured on 6.18: the remount gives every node the group; predict that.
+        for (auto& node : *nodes) node.meta.gid = wanted_gid;
+      }
+      const auto node_changes = tracefs_node_changes(state.target, *nodes, wanted_gid);
+      if (!node_changes.empty()) {
+        Change change;
+        change.kind = ChangeKind::tracefs_nodes;
+        change.target = state.target;
+        change.before = {{"nodes", nodes_json(node_changes, false)}};
+        change.after = {{"nodes", nodes_json(node_changes, true)}, {"group", group_name}};
+        std::string names;
+        for (std::size_t i = 0; i < node_changes.size() && i < 4; ++i) {
+          names += (i != 0 ? ", " : "") + node_changes[i].path.substr(state.target.size() + 1);
+        }
+        if (node_changes.size() > 4) names += ", ...";
+        change.summary = "adjust " + std::to_string(node_changes.size()) + " tracefs file(s): " + names;
+        change.why = "the group must be able to read event ids and write nothing (gid= would let it write "
+                     "trace_marker)";
+        change.command = nodes_command(state.target, group_name, node_changes);
+        plan.changes.push_back(change);
+      }
+    }
+
+    if (system.live()) {
+      const ParanoidVerdict verdict = system.perf_event_blocked_by_paranoid(caps_mask);
+      if (verdict.blocked) {
+        auto sysctl_file = file_change(system, std::string(kSysctlFile), sysctl_file_text(),
+                                       "write " + std::string(kSysctlFile) + " (kernel.perf_event_paranoid = 2)",
+                                       verdict.evidence);
+        if (!sysctl_file) return sysctl_file.error();
+        if (*sysctl_file) plan.changes.push_back(**sysctl_file);
+        Change change;
+        change.kind = ChangeKind::sysctl;
+        change.target = std::string(kParanoidKey);
+        change.before = {{"value", verdict.value}};
+        change.after = {{"value", 2}};
+        change.summary = "set kernel.perf_event_paranoid to 2 now (was " + std::to_string(verdict.value) + ")";
+        change.why = verdict.evidence;
+        change.command = "sysctl -w kernel.perf_event_paranoid=2";
+        plan.changes.push_back(change);
+      } else {
+        plan.notes.push_back("kernel.perf_event_paranoid is left as it is: " + verdict.evidence);
+      }
+    }
+    if (system.live() && !system.systemd_running()) {
+      plan.notes.push_back("PID 1 is not systemd: the unit files are written and take effect at the next boot "
+                           "under systemd; the live tracefs change is made now");
+    }
+  }
+  plan.notes.push_back("kernel.unprivileged_bpf_disabled and kernel.kptr_restrict are never changed: CAP_BPF "
+                       "makes unprivileged BPF unnecessary, and kptr_restrict does not affect loading or attaching");
+  return plan;
+}
+
+}  // namespace bpfready
