@@ -20,10 +20,15 @@ strace_n=$((n / 50))
 
 syscount=$build/tools/syscount/syscount
 maker=$build/tests/support/syscount_maker
+# The floor, an empty raw_tp/sys_enter program, and the loader that holds it
+# attached: both built with the tree (bench/CMakeLists.txt).
+floor=$build/bench/syscount_floor.bpf.o
+attach=$build/bench/syscount_attach
 libbpf_syscount=/usr/sbin/syscount
-for tool in "$syscount" "$maker"; do
+for tool in "$syscount" "$maker" "$attach"; do
   [[ -x $tool ]] || { echo "missing $tool: build the tree first" >&2; exit 2; }
 done
+[[ -f $floor ]] || { echo "missing $floor: build the tree first" >&2; exit 2; }
 [[ $(id -u) == 0 ]] || { echo "run as root (the other tools need it)" >&2; exit 2; }
 # bpftrace's tracepoints and libbpf-tools resolve events through tracefs.
 mounted_tracefs=""
@@ -39,10 +44,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The floor: an empty raw_tp/sys_enter program.
-clang -g -O2 -target bpf -I"/usr/include/$(gcc -print-multiarch)" \
-  -c "$here/syscount_floor.bpf.c" -o "$work/floor.bpf.o"
-cc -O2 "$here/syscount_attach.c" -o "$work/attach" -lbpf
 
 # ns/call of one run of the loop, run by "$@".
 one() {
@@ -93,7 +94,7 @@ loop=(taskset -c "$cpu" "$maker" loop "$n")
 for ((round = 0; round < runs; round++)); do
   keep base "$(one "${loop[@]}")"
 
-  start_tracer attached "$work/attach" "$work/floor.bpf.o"
+  start_tracer attached "$attach" "$floor"
   keep floor "$(one "${loop[@]}")"
   stop_tracer
 

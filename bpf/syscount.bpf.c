@@ -18,7 +18,6 @@
 #include <stdbool.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
 #include "syscount.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -304,7 +303,7 @@ int BPF_PROG(syscount_fork, struct task_struct *parent, struct task_struct *chil
 /* Forget a TGID when its last thread exits, so that a reused PID is not
  * counted. signal->live has already dropped to 0 for the last thread. */
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(syscount_process_exit, struct task_struct *task)
+int BPF_PROG(syscount_forget, struct task_struct *task)
 {
 	__u32 tgid = (__u32)task->tgid;
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "libcheck/caps.h"
+#include "libcheck/kernel_floors.h"
 
 namespace bpfready {
 
@@ -15,6 +16,7 @@ bool Subject::in_group(gid_t group) const {
 Subject subject_from_snapshot(const Snapshot& snapshot) {
   Subject subject;
   subject.name = "this process";
+  subject.this_process = true;
   subject.known = snapshot.creds.has_value();
   if (!subject.known) {
     // Model an unprivileged stranger, and say the prediction is uncertain.
@@ -41,8 +43,9 @@ bool dac_allows(const FileMeta& meta, const Subject& subject, mode_t owner_bit) 
   return (meta.mode & other_bit) != 0;
 }
 
-bool kernel_at_least(const Snapshot& snap, int major, int minor) {
-  return !snap.kernel || *snap.kernel >= KernelVersion{major, minor, 0};
+// An unknown kernel is assumed new enough; the prediction is then uncertain.
+bool kernel_at_least(const Snapshot& snap, const KernelVersion& floor) {
+  return !snap.kernel || *snap.kernel >= floor;
 }
 
 Prediction fail_at(Prediction p, ProbeStage stage, int errnum, std::string reason, std::string remedy) {
@@ -62,7 +65,7 @@ std::string setcap_remedy(const std::string& binary, std::string_view caps) {
 // The tracefs-setup command that grants read-only tracefs access to a group.
 std::string tracefs_read_remedy(const Subject& subject, const std::string& binary) {
   std::string command = "sudo tracefs-setup apply --tracefs-read";
-  command += " --user " + (subject.name.empty() || subject.name == "this process" ? std::string("$USER") : subject.name);
+  command += " --user " + (subject.name.empty() || subject.this_process ? std::string("$USER") : subject.name);
   if (!binary.empty()) command += " --binary " + binary;
   return command;
 }
@@ -95,14 +98,16 @@ std::optional<Prediction> tracefs_id_blocked(const Snapshot& snap, const Subject
     const bool is_id_file = &fact == &snap.tracefs_id_chain.back();
     if (!fact.meta) {
       // The live fact decides when a parent hid the file from us.
-      if (snap.tracefs_id_readable.has_value() && subject.name == "this process") {
-        if (*snap.tracefs_id_readable) return std::nullopt;
-        return fail_at(p, ProbeStage::tracefs_id, EACCES, "cannot read the tracefs event id: " + snap.tracefs_id_error,
+      if (snap.tracefs_id_open.has_value() && subject.this_process) {
+        if (*snap.tracefs_id_open) return std::nullopt;
+        return fail_at(p, ProbeStage::tracefs_id, EACCES,
+                       "cannot read the tracefs event id: " + snap.tracefs_id_open->error().message,
                        tracefs_read_remedy(subject, binary_for_remedy));
       }
-      if (fact.error.find("Permission denied") != std::string::npos) {
+      if (fact.meta.error().errnum == EACCES) {
         p.certain = false;
-        return fail_at(p, ProbeStage::tracefs_id, EACCES, "cannot inspect " + fact.path + " (" + fact.error + ")",
+        return fail_at(p, ProbeStage::tracefs_id, EACCES,
+                       "cannot inspect " + fact.path + " (" + fact.meta.error().message + ")",
                        tracefs_read_remedy(subject, binary_for_remedy));
       }
       return fail_at(p, ProbeStage::tracefs_id, ENOENT, fact.path + " does not exist",
@@ -132,13 +137,13 @@ Prediction predict(const Snapshot& snap, const Subject& subject, ProbeFlavour fl
     return fail_at(p, ProbeStage::load, ENOSYS, "the kernel is built without CONFIG_BPF_SYSCALL",
                    "boot a kernel built with CONFIG_BPF_SYSCALL=y");
   }
-  if (!kernel_at_least(snap, 4, 17)) {
+  if (!kernel_at_least(snap, floors::kRawTracepoint)) {
     return fail_at(p, ProbeStage::load, EINVAL, "kernel " + snap.kernel->str() + " predates raw tracepoints (4.17)",
                    "boot a kernel of version 5.8 or newer");
   }
 
   // Loading a tracing program: CAP_BPF and CAP_PERFMON since 5.8, CAP_SYS_ADMIN before.
-  if (kernel_at_least(snap, 5, 8)) {
+  if (kernel_at_least(snap, floors::kCapBpf)) {
     const bool bpf = has_cap(caps, kCapBpf) || sys_admin;
     const bool perfmon = has_cap(caps, kCapPerfmon) || sys_admin;
     if (!bpf || !perfmon) {

@@ -24,6 +24,7 @@ struct Subject {
   std::vector<gid_t> groups;
   std::uint64_t effective_caps = 0;
   bool known = true;  // false when the credentials could not be read
+  bool this_process = false;  // the running process itself (its live facts apply)
   [[nodiscard]] bool in_group(gid_t group) const;
 };
 

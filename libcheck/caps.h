@@ -15,11 +15,7 @@ namespace bpfready {
 enum Cap : int {
   kCapDacOverride = 1,
   kCapDacReadSearch = 2,
-  kCapSetgid = 6,
-  kCapSetuid = 7,
-  kCapSetpcap = 8,
   kCapSysAdmin = 21,
-  kCapSysResource = 24,
   kCapPerfmon = 38,
   kCapBpf = 39,
 };

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "libcheck/kernel_floors.h"
+
 namespace bpfready {
 
 std::string_view to_string(Status status) {
@@ -36,10 +38,10 @@ CheckResult check_kernel_release(const Snapshot& s) {
   CheckResult r;
   if (!s.kernel) {
     r = result(Status::warn, "cannot parse the kernel release; version floors are not checked");
-  } else if (*s.kernel < KernelVersion{4, 17, 0}) {
+  } else if (*s.kernel < floors::kRawTracepoint) {
     r = result(Status::fail, "kernel " + s.kernel->str() + " predates raw tracepoints (4.17)",
                "boot a kernel of version 5.8 or newer");
-  } else if (*s.kernel < KernelVersion{5, 8, 0}) {
+  } else if (*s.kernel < floors::kCapBpf) {
     r = result(Status::warn, "kernel " + s.kernel->str() + " has no CAP_BPF (5.8+): non-root profiling needs CAP_SYS_ADMIN",
                "boot a kernel of version 5.8 or newer for least-privilege profiling");
   } else {
@@ -54,7 +56,7 @@ CheckResult check_memlock(const Snapshot& s) {
   CheckResult r;
   if (!s.kernel) {
     r = result(Status::skip, "kernel version unknown");
-  } else if (*s.kernel >= KernelVersion{5, 11, 0}) {
+  } else if (*s.kernel >= floors::kMemcgCharge) {
     r = result(Status::pass, "BPF memory is charged to the memory cgroup (5.11+); RLIMIT_MEMLOCK does not matter");
   } else if (!s.memlock_limit_bytes || *s.memlock_limit_bytes >= 64L * 1024 * 1024) {
     r = result(Status::pass, "kernel before 5.11 charges BPF memory to RLIMIT_MEMLOCK, which is " + limit);
@@ -292,7 +294,7 @@ CheckResult check_caps_effective(const Snapshot& s) {
   const bool perfmon = has_cap(c.cap_effective, kCapPerfmon) || admin;
   const std::string binary = s.binary_path.empty() ? std::string("BINARY") : s.binary_path;
   CheckResult r;
-  if (s.kernel && *s.kernel < KernelVersion{5, 8, 0}) {
+  if (s.kernel && *s.kernel < floors::kCapBpf) {
     // CAP_BPF and CAP_PERFMON do not exist before 5.8.
     r = admin ? result(Status::pass, "CAP_SYS_ADMIN is effective (kernel " + s.kernel->str() + " has no CAP_BPF)")
               : result(Status::fail,
@@ -319,7 +321,7 @@ CheckResult check_caps_bounding(const Snapshot& s) {
   if (!s.creds) return result(Status::error, "cannot read /proc/self/status");
   const auto bounding = s.creds->cap_bounding;
   CheckResult r;
-  if (s.kernel && *s.kernel < KernelVersion{5, 8, 0}) {
+  if (s.kernel && *s.kernel < floors::kCapBpf) {
     r = has_cap(bounding, kCapSysAdmin)
             ? result(Status::pass, "CAP_SYS_ADMIN is in the bounding set (kernel " + s.kernel->str() + " has no CAP_BPF)")
             : result(Status::warn,
@@ -343,13 +345,14 @@ CheckResult check_caps_bounding(const Snapshot& s) {
 CheckResult check_binary_caps(const Snapshot& s) {
   if (s.binary_path.empty()) return result(Status::skip, "no binary to inspect (not a live host)");
   CheckResult r;
-  if (!s.binary_caps_error.empty()) {
-    r = result(Status::error, s.binary_caps_error);
-  } else if (!s.binary_caps) {
+  const auto caps = s.binary_file_caps();
+  if (!s.binary_caps) {
+    r = result(Status::error, s.binary_caps.error().message);
+  } else if (!caps) {
     r = result(Status::pass, "the binary has no file capabilities");
   } else {
     constexpr std::uint64_t needed = cap_bit(kCapBpf) | cap_bit(kCapPerfmon);
-    const std::uint64_t extra = s.binary_caps->permitted & ~needed;
+    const std::uint64_t extra = caps->permitted & ~needed;
     if (extra != 0) {
       r = result(Status::warn,
                  "the binary carries more than cap_bpf,cap_perfmon: " + caps_to_text(extra) +
@@ -360,14 +363,14 @@ CheckResult check_binary_caps(const Snapshot& s) {
       r = result(Status::pass, "the binary carries only what eBPF tracing needs");
     }
   }
-  r.evidence = {{"binary", s.binary_path}, {"file_caps", s.binary_caps ? s.binary_caps->text : "none"}};
+  r.evidence = {{"binary", s.binary_path}, {"file_caps", caps ? caps->text : "none"}};
   return r;
 }
 
 // ---- tracefs and debugfs ----------------------------------------------------
 
 CheckResult check_tracefs_mounted(const Snapshot& s) {
-  if (!s.mounts_error.empty()) return result(Status::error, s.mounts_error);
+  if (!s.mounts) return result(Status::error, s.mounts.error().message);
   CheckResult r;
   if (s.tracefs) {
     r = result(Status::pass, "tracefs is mounted at " + s.tracefs->target);
@@ -384,8 +387,9 @@ CheckResult check_tracefs_mounted(const Snapshot& s) {
 CheckResult check_tracefs_mode(const Snapshot& s) {
   if (!s.tracefs) return result(Status::skip, "tracefs is not mounted");
   if (s.tracefs_id_chain.empty() || !s.tracefs_id_chain.front().meta) {
-    return result(Status::error, "cannot stat the tracefs root: " +
-                                     (s.tracefs_id_chain.empty() ? std::string("no path") : s.tracefs_id_chain.front().error));
+    return result(Status::error, "cannot stat the tracefs root: " + (s.tracefs_id_chain.empty()
+                                                                         ? std::string("no path")
+                                                                         : s.tracefs_id_chain.front().meta.error().message));
   }
   const auto& root = *s.tracefs_id_chain.front().meta;
   CheckResult r;
@@ -413,9 +417,9 @@ CheckResult check_tracefs_event_id(const Snapshot& s) {
   if (!s.tracefs) return result(Status::skip, "tracefs is not mounted");
   CheckResult r;
   const std::string id_path = s.tracefs->target + "/events/raw_syscalls/sys_enter/id";
-  if (s.tracefs_id_readable.has_value()) {
-    r = *s.tracefs_id_readable ? result(Status::pass, "this process can read " + id_path)
-                               : result(Status::fail, "this process cannot read " + id_path + ": " + s.tracefs_id_error,
+  if (s.tracefs_id_open.has_value()) {
+    r = *s.tracefs_id_open ? result(Status::pass, "this process can read " + id_path)
+                           : result(Status::fail, "this process cannot read " + id_path + ": " + s.tracefs_id_open->error().message,
                                         "sudo tracefs-setup apply --tracefs-read --user $USER  "
                                         "(or use a raw-tracepoint tool, which needs no tracefs)");
   } else {
@@ -426,7 +430,7 @@ CheckResult check_tracefs_event_id(const Snapshot& s) {
   for (const auto& fact : s.tracefs_id_chain) {
     r.evidence.emplace_back(fact.path, fact.meta ? mode_text(fact.meta->mode) + " " + std::to_string(fact.meta->uid) + ":" +
                                                        std::to_string(fact.meta->gid)
-                                                 : fact.error);
+                                                 : fact.meta.error().message);
   }
   return r;
 }
@@ -562,36 +566,6 @@ std::vector<CheckResult> run_checks(const Snapshot& snapshot, const std::vector<
     results.push_back(std::move(r));
   }
   return results;
-}
-
-std::vector<Verdict> derive_verdicts(const Snapshot& snapshot, const Subject& subject,
-                                     const std::string& binary_for_remedy) {
-  std::vector<Verdict> verdicts;
-  for (const auto flavour : {ProbeFlavour::raw_tp, ProbeFlavour::perf_tp}) {
-    Verdict v;
-    v.id = std::string(to_string(flavour));
-    v.title = flavour == ProbeFlavour::raw_tp ? "raw-tracepoint tools (syscount)" : "tracefs tracepoint tools (tp/...)";
-    v.subject = subject.name;
-    v.prediction = predict(snapshot, subject, flavour, binary_for_remedy);
-    v.proof = flavour == ProbeFlavour::raw_tp ? snapshot.probe_raw_tp : snapshot.probe_perf_tp;
-    if (v.proof) {
-      v.ready = v.proof->ok;
-      v.mismatch = v.prediction.certain &&
-                   (v.proof->ok != v.prediction.ok || (!v.proof->ok && v.proof->stage != v.prediction.stage));
-      v.reason = v.proof->ok ? "proven: " + v.proof->detail : explain_probe_failure(*v.proof, snapshot);
-    } else {
-      v.ready = v.prediction.ok;
-      v.reason = "predicted: " + v.prediction.reason;
-    }
-    if (!v.ready) v.remedy = v.prediction.remedy;
-    if (v.mismatch) {
-      v.reason += " (the model predicted " + std::string(v.prediction.ok ? "success" : "failure at " +
-                                                                                 std::string(to_string(v.prediction.stage))) +
-                  ": please report this)";
-    }
-    verdicts.push_back(std::move(v));
-  }
-  return verdicts;
 }
 
 }  // namespace bpfready

@@ -44,20 +44,4 @@ const CheckDef* find_check(std::string_view id);
 // callers validate them with find_check first.
 std::vector<CheckResult> run_checks(const Snapshot& snapshot, const std::vector<std::string>& ids = {});
 
-// Readiness of one class of tools for one subject.
-struct Verdict {
-  std::string id;     // "raw_tp", "perf_tp"
-  std::string title;  // "raw-tracepoint tools (syscount)"
-  std::string subject;
-  bool ready = false;
-  Prediction prediction;
-  std::optional<ProbeOutcome> proof;  // the real probe, when it ran
-  bool mismatch = false;              // prediction and proof disagree: a model bug
-  std::string reason;
-  std::string remedy;
-};
-
-std::vector<Verdict> derive_verdicts(const Snapshot& snapshot, const Subject& subject,
-                                     const std::string& binary_for_remedy);
-
 }  // namespace bpfready

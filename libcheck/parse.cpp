@@ -7,6 +7,15 @@
 
 namespace bpfready {
 
+std::string join(const std::vector<std::string>& words, std::string_view separator) {
+  std::string out;
+  for (const auto& word : words) {
+    if (!out.empty()) out += separator;
+    out += word;
+  }
+  return out;
+}
+
 std::string_view trim(std::string_view text) {
   const auto first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return {};
@@ -113,10 +122,6 @@ std::optional<LockdownMode> parse_lockdown(std::string_view text) {
     if (name == "confidentiality") return LockdownMode::confidentiality;
   }
   return std::nullopt;
-}
-
-bool ProcessCreds::in_group(gid_t group) const {
-  return group == egid || std::find(groups.begin(), groups.end(), group) != groups.end();
 }
 
 namespace {

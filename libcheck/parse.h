@@ -53,12 +53,13 @@ struct ProcessCreds {
   std::uint64_t cap_effective = 0;
   std::uint64_t cap_bounding = 0;
   std::uint64_t cap_ambient = 0;
-  [[nodiscard]] bool in_group(gid_t group) const;
 };
 std::optional<ProcessCreds> parse_proc_status(std::string_view text);
 
 // Splits on any of the separators, dropping empty pieces.
 std::vector<std::string> split(std::string_view text, std::string_view separators);
+// The words with SEPARATOR between them.
+std::string join(const std::vector<std::string>& words, std::string_view separator = " ");
 std::string_view trim(std::string_view text);
 
 }  // namespace bpfready

@@ -11,6 +11,7 @@
 #include <memory>
 #include <thread>
 #include <utility>
+#include <variant>
 
 #include "bpf/probe.h"
 #include "libcheck/common/fd.h"
@@ -55,6 +56,98 @@ ProbeOutcome failed(ProbeOutcome outcome, ProbeStage stage, int errnum, std::str
   return outcome;
 }
 
+// A step of the probe that failed: its stage, errno and one line.
+struct StepFailure {
+  ProbeStage stage;
+  int errnum;
+  std::string detail;
+};
+template <class T>
+using Step = std::variant<T, StepFailure>;
+
+using Link = std::unique_ptr<bpf_link, LinkDestroy>;
+
+Step<Link> attach_raw_tp(probe_bpf& skel) {
+  Link link(bpf_program__attach_raw_tracepoint(skel.progs.probe_raw_tp, "sys_enter"));
+  if (!link) {
+    const int err = errno;
+    return StepFailure{ProbeStage::attach, err,
+                       std::string("attaching to raw tracepoint sys_enter failed: ") + std::strerror(err)};
+  }
+  return link;
+}
+
+// The perf event id of raw_syscalls/sys_enter, read from tracefs.
+Step<long> read_event_id(const std::string& tracefs_dir) {
+  if (tracefs_dir.empty()) {
+    return StepFailure{ProbeStage::tracefs_id, ENOENT,
+                       "tracefs is not mounted, so the tracepoint's event id cannot be read"};
+  }
+  const std::string id_path = tracefs_dir + "/events/raw_syscalls/sys_enter/id";
+  const Fd id_file(::open(id_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!id_file.valid()) {
+    const int err = errno;
+    return StepFailure{ProbeStage::tracefs_id, err, "cannot read " + id_path + ": " + std::strerror(err)};
+  }
+  const auto id = parse_sysctl_int(read_all(id_file.get()));
+  if (!id) return StepFailure{ProbeStage::tracefs_id, EINVAL, id_path + " does not hold a number"};
+  return *id;
+}
+
+// Done by hand rather than by bpf_program__attach_tracepoint so that a
+// failure names its exact step: reading the id, or perf_event_open.
+Step<Link> attach_perf_tp(probe_bpf& skel, const std::string& tracefs_dir) {
+  auto id = read_event_id(tracefs_dir);
+  if (auto* failure = std::get_if<StepFailure>(&id)) return std::move(*failure);
+
+  perf_event_attr attr{};
+  attr.type = PERF_TYPE_TRACEPOINT;
+  attr.size = sizeof attr;
+  attr.config = static_cast<__u64>(std::get<long>(id));
+  attr.sample_period = 1;
+  attr.wakeup_events = 1;
+  // pid -1, cpu 0: the program runs on every CPU; the event only anchors it.
+  Fd perf_fd(static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC)));
+  if (!perf_fd.valid()) {
+    const int err = errno;
+    return StepFailure{ProbeStage::perf_event_open, err,
+                       std::string("perf_event_open for raw_syscalls/sys_enter failed: ") + std::strerror(err)};
+  }
+  Link link(bpf_program__attach_perf_event(skel.progs.probe_perf_tp, perf_fd.get()));
+  if (!link) {
+    const int err = errno;
+    return StepFailure{ProbeStage::attach, err,
+                       std::string("attaching the program to the perf event failed: ") + std::strerror(err)};
+  }
+  perf_fd.release();  // the link owns the perf event now and closes it
+  return link;
+}
+
+// Makes the calls and compares the program's count with them.
+ProbeOutcome trigger_and_read(probe_bpf& skel, ProbeOutcome outcome, unsigned calls) {
+  outcome.expected = calls;
+  for (unsigned i = 0; i < calls; ++i) ::syscall(SYS_getppid);
+
+  const __u32 slot = outcome.flavour == ProbeFlavour::raw_tp ? PROBE_SLOT_RAW_TP : PROBE_SLOT_PERF_TP;
+  __u64 value = 0;
+  if (bpf_map__lookup_elem(skel.maps.hits, &slot, sizeof slot, &value, sizeof value, 0) != 0) {
+    const int err = errno;
+    return failed(std::move(outcome), ProbeStage::readback, err,
+                  std::string("reading the counter back failed: ") + std::strerror(err));
+  }
+  outcome.counted = value;
+  if (value != outcome.expected) {
+    std::string detail = "made " + std::to_string(outcome.expected) + " getppid calls but the program counted " +
+                         std::to_string(value);
+    return failed(std::move(outcome), ProbeStage::readback, 0, std::move(detail));
+  }
+  outcome.ok = true;
+  outcome.stage = ProbeStage::readback;
+  outcome.detail = "loaded, attached, and counted " + std::to_string(value) + " of " +
+                   std::to_string(outcome.expected) + " getppid calls";
+  return outcome;
+}
+
 }  // namespace
 
 std::pair<ProbeOutcome, ProbeOutcome> run_both_probes(const ProbeOptions& options) {
@@ -89,79 +182,11 @@ ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options) {
                       std::strerror(err));
   }
 
-  std::unique_ptr<bpf_link, LinkDestroy> link;
-  Fd perf_fd;
-  if (raw) {
-    link.reset(bpf_program__attach_raw_tracepoint(skel->progs.probe_raw_tp, "sys_enter"));
-    if (!link) {
-      const int err = errno;
-      return failed(std::move(outcome), ProbeStage::attach, err,
-                    std::string("attaching to raw tracepoint sys_enter failed: ") + std::strerror(err));
-    }
-  } else {
-    if (options.tracefs_dir.empty()) {
-      return failed(std::move(outcome), ProbeStage::tracefs_id, ENOENT,
-                    "tracefs is not mounted, so the tracepoint's event id cannot be read");
-    }
-    // Done by hand rather than by bpf_program__attach_tracepoint so that a
-    // failure names its exact step: reading the id, or perf_event_open.
-    const std::string id_path = options.tracefs_dir + "/events/raw_syscalls/sys_enter/id";
-    FILE* id_file = std::fopen(id_path.c_str(), "re");
-    if (id_file == nullptr) {
-      const int err = errno;
-      return failed(std::move(outcome), ProbeStage::tracefs_id, err,
-                    "cannot read " + id_path + ": " + std::strerror(err));
-    }
-    char id_text[32] = {};
-    const bool read_ok = std::fgets(id_text, sizeof id_text, id_file) != nullptr;
-    std::fclose(id_file);
-    const auto id = read_ok ? parse_sysctl_int(id_text) : std::nullopt;
-    if (!id) return failed(std::move(outcome), ProbeStage::tracefs_id, EINVAL, id_path + " does not hold a number");
-
-    perf_event_attr attr{};
-    attr.type = PERF_TYPE_TRACEPOINT;
-    attr.size = sizeof attr;
-    attr.config = static_cast<__u64>(*id);
-    attr.sample_period = 1;
-    attr.wakeup_events = 1;
-    // pid -1, cpu 0: the program runs on every CPU; the event only anchors it.
-    perf_fd.reset(static_cast<int>(::syscall(SYS_perf_event_open, &attr, -1, 0, -1, PERF_FLAG_FD_CLOEXEC)));
-    if (perf_fd.get() < 0) {
-      const int err = errno;
-      return failed(std::move(outcome), ProbeStage::perf_event_open, err,
-                    std::string("perf_event_open for raw_syscalls/sys_enter failed: ") + std::strerror(err));
-    }
-    link.reset(bpf_program__attach_perf_event(skel->progs.probe_perf_tp, perf_fd.get()));
-    if (!link) {
-      const int err = errno;
-      return failed(std::move(outcome), ProbeStage::attach, err,
-                    std::string("attaching the program to the perf event failed: ") + std::strerror(err));
-    }
-    perf_fd.release();  // the link owns the perf event now and closes it
-
+  auto link = raw ? attach_raw_tp(*skel) : attach_perf_tp(*skel, options.tracefs_dir);
+  if (auto* failure = std::get_if<StepFailure>(&link)) {
+    return failed(std::move(outcome), failure->stage, failure->errnum, std::move(failure->detail));
   }
-
-  outcome.expected = options.trigger_calls;
-  for (unsigned i = 0; i < options.trigger_calls; ++i) ::syscall(SYS_getppid);
-
-  const __u32 slot = raw ? PROBE_SLOT_RAW_TP : PROBE_SLOT_PERF_TP;
-  __u64 value = 0;
-  if (bpf_map__lookup_elem(skel->maps.hits, &slot, sizeof slot, &value, sizeof value, 0) != 0) {
-    const int err = errno;
-    return failed(std::move(outcome), ProbeStage::readback, err,
-                  std::string("reading the counter back failed: ") + std::strerror(err));
-  }
-  outcome.counted = value;
-  if (value != outcome.expected) {
-    std::string detail = "made " + std::to_string(outcome.expected) + " getppid calls but the program counted " +
-                         std::to_string(value);
-    return failed(std::move(outcome), ProbeStage::readback, 0, std::move(detail));
-  }
-  outcome.ok = true;
-  outcome.stage = ProbeStage::readback;
-  outcome.detail = "loaded, attached, and counted " + std::to_string(value) + " of " +
-                   std::to_string(outcome.expected) + " getppid calls";
-  return outcome;
+  return trigger_and_read(*skel, std::move(outcome), options.trigger_calls);
 }
 
 }  // namespace bpfready

@@ -7,7 +7,11 @@
 
 namespace bpfready {
 
-int exit_code(const Report& report) {
+namespace {
+
+// What the verdicts alone say. The text summary and bpfready_ready show it,
+// also when selected checks decide the exit status (no verdicts: ready).
+int verdict_exit_code(const Report& report) {
   bool ready = true;
   for (const auto& v : report.verdicts) {
     if (v.mismatch) return 2;
@@ -18,8 +22,6 @@ int exit_code(const Report& report) {
   }
   return ready ? 0 : 1;
 }
-
-namespace {
 
 const char* errno_name(int errnum) {
   if (errnum == 0) return "";
@@ -61,6 +63,14 @@ std::string_view group_title(const std::string& group) {
 }
 
 }  // namespace
+
+int exit_code(const Report& report) {
+  if (!report.selected_checks_only) return verdict_exit_code(report);
+  const bool failed = std::any_of(report.checks.begin(), report.checks.end(), [](const CheckResult& c) {
+    return c.status == Status::fail || c.status == Status::error;
+  });
+  return failed ? 1 : 0;
+}
 
 std::string render_text(const Report& report, bool colour, bool verbose) {
   const Style style{colour};
@@ -113,7 +123,7 @@ std::string render_text(const Report& report, bool colour, bool verbose) {
 
   std::map<Status, int> counts;
   for (const auto& c : report.checks) ++counts[c.status];
-  const int code = exit_code(report);
+  const int code = verdict_exit_code(report);
   out << "\n"
       << counts[Status::pass] << " passed, " << counts[Status::warn] << " warnings, " << counts[Status::fail]
       << " failed, " << counts[Status::skip] << " skipped, " << counts[Status::error] << " errors; "
@@ -192,7 +202,7 @@ std::string render_prometheus(const Report& report) {
       << "bpfready_info{version=\"" << label_escape(report.tool_version) << "\",kernel=\""
       << label_escape(report.kernel_release) << "\"} 1\n";
   out << "# HELP bpfready_ready 1 when the required tool classes are ready.\n# TYPE bpfready_ready gauge\n"
-      << "bpfready_ready " << (exit_code(report) == 0 ? 1 : 0) << "\n";
+      << "bpfready_ready " << (verdict_exit_code(report) == 0 ? 1 : 0) << "\n";
   out << "# HELP bpfready_verdict_ready 1 when the tool class works for the subject.\n"
       << "# TYPE bpfready_verdict_ready gauge\n";
   for (const auto& v : report.verdicts) {

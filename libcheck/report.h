@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "libcheck/checks.h"
+#include "libcheck/verdicts.h"
 
 namespace bpfready {
 
@@ -19,9 +20,14 @@ struct Report {
   std::vector<CheckResult> checks;
   std::vector<Verdict> verdicts;
   std::vector<std::string> required_verdicts;  // which verdicts decide the exit code
+  // Only the checks a caller selected ran (ebpf_diag --check): there are no
+  // verdicts, and the checks decide the exit code.
+  bool selected_checks_only = false;
 };
 
 // 0 ready, 1 not ready, 2 a prediction contradicted by its probe (model bug).
+// With selected_checks_only: 1 when a check failed or errored, else 0.
+// render_json emits it as "exit_code", and "ready" (exit_code == 0).
 int exit_code(const Report& report);
 
 std::string render_text(const Report& report, bool colour, bool verbose);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "libcheck/common/fd.h"
 #include "libcheck/common/procfs.h"
 
 namespace bpfready {
@@ -81,33 +82,24 @@ std::optional<long> parse_memlock(std::string_view limits) {
 }
 
 void read_tracefs(const SystemRoot& root, Snapshot& snap) {
-  snap.tracefs = find_mount(snap.mounts, "tracefs", {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"});
-  snap.debugfs = find_mount(snap.mounts, "debugfs", {"/sys/kernel/debug"});
+  if (!snap.mounts) return;
+  const auto& mounts = *snap.mounts;
+  snap.tracefs = find_mount(mounts, "tracefs", {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"});
+  snap.debugfs = find_mount(mounts, "debugfs", {"/sys/kernel/debug"});
   if (snap.debugfs) {
     if (auto meta = root.stat(snap.debugfs->target)) snap.debugfs_meta = *meta;
   }
-  snap.securityfs_mounted = find_mount(snap.mounts, "securityfs", {"/sys/kernel/security"}).has_value();
+  snap.securityfs_mounted = find_mount(mounts, "securityfs", {"/sys/kernel/security"}).has_value();
   if (!snap.tracefs) return;
 
   std::string path = snap.tracefs->target;
   for (const char* component : {"", "/events", "/raw_syscalls", "/sys_enter", "/id"}) {
     path += component;
-    PathFact fact{path, std::nullopt, {}};
-    if (auto meta = root.stat(path)) {
-      fact.meta = *meta;
-    } else {
-      fact.error = meta.error().message;
-    }
-    snap.tracefs_id_chain.push_back(std::move(fact));
+    snap.tracefs_id_chain.push_back(PathFact{path, root.stat(path)});
   }
   if (root.is_live()) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    snap.tracefs_id_readable = fd >= 0;
-    if (fd >= 0) {
-      ::close(fd);
-    } else {
-      snap.tracefs_id_error = SysError::from_errno(errno, "open " + path).message;
-    }
+    const Fd id_file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    snap.tracefs_id_open = id_file.valid() ? Expected<void>(Ok{}) : SysError::from_errno(errno, "open " + path);
   }
 }
 
@@ -135,6 +127,8 @@ std::optional<bool> Snapshot::config_enabled(const std::string& option) const {
 
 std::string Snapshot::tracefs_dir() const { return tracefs ? tracefs->target : std::string(); }
 
+std::optional<FileCaps> Snapshot::binary_file_caps() const { return binary_caps ? *binary_caps : std::nullopt; }
+
 Snapshot collect_snapshot(const SystemRoot& root, const CollectOptions& options) {
   Snapshot snap;
   snap.live = root.is_live();
@@ -156,24 +150,10 @@ Snapshot collect_snapshot(const SystemRoot& root, const CollectOptions& options)
   if (auto limits = root.read("/proc/self/limits")) snap.memlock_limit_bytes = parse_memlock(*limits);
 
   snap.binary_path = options.binary_path;
-  if (snap.binary_path.empty() && snap.live) {
-    std::error_code ec;
-    snap.binary_path = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-  }
-  if (!snap.binary_path.empty() && snap.live) {
-    auto caps = read_file_caps(snap.binary_path);
-    if (caps) {
-      snap.binary_caps = *caps;
-    } else {
-      snap.binary_caps_error = caps.error().message;
-    }
-  }
+  if (snap.binary_path.empty() && snap.live) snap.binary_path = self_exe();
+  if (!snap.binary_path.empty() && snap.live) snap.binary_caps = read_file_caps(snap.binary_path);
 
-  if (auto mounts = parse_mountinfo_file(root.path("/proc/self/mountinfo").string())) {
-    snap.mounts = std::move(*mounts);
-  } else {
-    snap.mounts_error = mounts.error().message;
-  }
+  snap.mounts = parse_mountinfo_file(root.path("/proc/self/mountinfo").string());
   read_tracefs(root, snap);
 
   if (auto lockdown = root.read("/sys/kernel/security/lockdown")) snap.lockdown = parse_lockdown(*lockdown);

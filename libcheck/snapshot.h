@@ -18,9 +18,8 @@ namespace bpfready {
 
 // A file on the way to the tracefs event id, with its owner and mode.
 struct PathFact {
-  std::string path;               // absolute host path
-  std::optional<FileMeta> meta;   // nullopt when it could not be stat()ed
-  std::string error;              // why not
+  std::string path;                                    // absolute host path
+  Expected<FileMeta> meta = SysError::plain("not read");  // or why it could not be stat()ed
 };
 
 // A sysctl setting persisted in a file (sysctl.d, sysctl.conf).
@@ -50,19 +49,18 @@ struct Snapshot {
   std::optional<long> memlock_limit_bytes;  // soft RLIMIT_MEMLOCK; nullopt: unlimited or unknown
 
   std::string binary_path;                 // the running (or named) binary
-  std::optional<FileCaps> binary_caps;     // its file capabilities, if any
-  std::string binary_caps_error;           // set when they could not be read
+  // Its file capabilities (nullopt: none), or why they could not be read.
+  Expected<std::optional<FileCaps>> binary_caps = std::optional<FileCaps>{};
 
-  std::vector<MountEntry> mounts;
-  std::string mounts_error;
+  Expected<std::vector<MountEntry>> mounts = std::vector<MountEntry>{};
   std::optional<MountEntry> tracefs;  // preferred: /sys/kernel/tracing
   std::optional<MountEntry> debugfs;
   std::optional<FileMeta> debugfs_meta;
   // tracefs root, events, events/raw_syscalls, .../sys_enter, .../sys_enter/id
   std::vector<PathFact> tracefs_id_chain;
-  // Live only: whether this process could open the id file for reading.
-  std::optional<bool> tracefs_id_readable;
-  std::string tracefs_id_error;
+  // Live only: whether this process could open the id file for reading
+  // (the error keeps the errno); nullopt when not tried.
+  std::optional<Expected<void>> tracefs_id_open;
 
   std::optional<LockdownMode> lockdown;  // nullopt: securityfs not mounted or file absent
   bool securityfs_mounted = false;
@@ -74,6 +72,8 @@ struct Snapshot {
   // "y"/"m" -> true, "n" -> false, no config or absent option -> nullopt.
   [[nodiscard]] std::optional<bool> config_enabled(const std::string& option) const;
   [[nodiscard]] std::string tracefs_dir() const;  // host path, empty if not mounted
+  // The binary's file capabilities; nullopt when it has none or they are unknown.
+  [[nodiscard]] std::optional<FileCaps> binary_file_caps() const;
 };
 
 struct CollectOptions {

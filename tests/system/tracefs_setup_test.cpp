@@ -15,16 +15,16 @@
 
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
-#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <sstream>
 
+#include "libcheck/common/creds.h"
+#include "libcheck/common/fd.h"
 #include "libcheck/probe.h"
+#include "support/system.h"
 #include "tools/tracefs-setup/apply.h"
 #include "tools/tracefs-setup/journal.h"
 
@@ -36,31 +36,10 @@ namespace fs = std::filesystem;
 const std::string kTracefs = "/sys/kernel/tracing";
 const std::string kTool = std::string(BPFREADY_BINARY_DIR) + "/tools/tracefs-setup/tracefs-setup";
 
-#define REQUIRE_ROOT()                                                                         \
-  do {                                                                                         \
-    if (::geteuid() != 0) {                                                                    \
-      const char* require = std::getenv("BPFREADY_REQUIRE_SYSTEM_TESTS");                      \
-      if (require != nullptr && std::string(require) == "1") FAIL() << "needs root";           \
-      GTEST_SKIP() << "needs root: it creates groups, sets file capabilities and remounts tracefs"; \
-    }                                                                                          \
-  } while (0)
+using ToolRun = testing::CommandResult;
 
-struct ToolRun {
-  int exit_code = -1;
-  std::string output;
-};
-
-ToolRun shell(const std::string& command) {
-  ToolRun run;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return run;
-  std::array<char, 4096> buffer{};
-  std::size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) run.output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return run;
-}
+// Runs a shell command line; its stdout and stderr together.
+ToolRun shell(const std::string& command) { return testing::run_command(command + " 2>&1"); }
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
@@ -81,13 +60,10 @@ std::string describe_path(const std::string& path) {
 }
 
 std::string file_caps(const std::string& path) {
-  cap_t caps = cap_get_file(path.c_str());
-  if (caps == nullptr) return "none";
-  char* text = cap_to_text(caps, nullptr);
-  std::string out = text != nullptr ? text : "?";
-  cap_free(text);
-  cap_free(caps);
-  return out;
+  const CapSet caps(cap_get_file(path.c_str()));
+  if (!caps) return "none";
+  const CapText text(cap_to_text(caps.get(), nullptr));
+  return text ? text.get() : "?";
 }
 
 std::string tracefs_options() {
@@ -150,18 +126,16 @@ void expect_same(const HostSnapshot& before, const HostSnapshot& after, const st
 class TracefsSetupSystem : public ::testing::Test {
  protected:
   void SetUp() override {
-    REQUIRE_ROOT();
+    BPFREADY_REQUIRE_ROOT();
     // One test of this suite at a time on the host.
-    lock_fd_ = ::open("/run/lock/bpfready-tracefs-setup-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    ASSERT_GE(lock_fd_, 0);
-    ASSERT_EQ(::flock(lock_fd_, LOCK_EX), 0);
+    lock_.reset(::open("/run/lock/bpfready-tracefs-setup-tests.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    ASSERT_TRUE(lock_.valid());
+    ASSERT_EQ(::flock(lock_.get(), LOCK_EX), 0);
     ASSERT_FALSE(fs::exists(std::string(kJournalPath)))
         << kJournalPath << " exists: tracefs-setup is applied on this host; these tests need it unapplied";
 
-    std::random_device random;
-    const std::string suffix = std::to_string(::getpid() % 100000) + "_" + std::to_string(random() % 100000);
-    group_ = "bpfr_ts_g" + suffix;
-    user_ = "bpfr_ts_u" + suffix;
+    group_ = testing::unique_name("bpfr_ts_g");
+    user_ = testing::unique_name("bpfr_ts_u");
     ASSERT_EQ(shell("useradd --system --no-create-home --shell /usr/sbin/nologin " + user_).exit_code, 0);
     user_created_ = true;
     std::string dir = "/tmp/bpfr_ts_bin.XXXXXX";
@@ -179,7 +153,7 @@ class TracefsSetupSystem : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (lock_fd_ < 0) return;
+    if (!lock_.valid()) return;
     if (fs::exists(std::string(kJournalPath))) {
       const ToolRun revert = shell(kTool + " revert");
       ADD_FAILURE() << "a test left tracefs-setup applied; revert said:\n" << revert.output;
@@ -191,7 +165,7 @@ class TracefsSetupSystem : public ::testing::Test {
     if (user_created_) shell("userdel " + user_ + "; getent group " + user_ + " >/dev/null && groupdel " + user_);
     if (!group_.empty()) shell("getent group " + group_ + " >/dev/null && groupdel " + group_);
     if (mounted_tracefs_) ::umount2(kTracefs.c_str(), MNT_DETACH);
-    ::close(lock_fd_);
+    lock_.reset();
   }
 
   [[nodiscard]] HostSnapshot snapshot() const {
@@ -251,7 +225,20 @@ class TracefsSetupSystem : public ::testing::Test {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 253;
   }
 
-  int lock_fd_ = -1;
+  // A second apply with the same options changes nothing, status finds it
+  // holding, and revert restores BEFORE.
+  void expect_idempotent_then_reverted(bool tracefs_read, const HostSnapshot& before) const {
+    const ToolRun again = shell(kTool + " apply" + change_options(tracefs_read));
+    EXPECT_EQ(again.exit_code, 0);
+    EXPECT_NE(again.output.find("no changes"), std::string::npos) << again.output;
+    const ToolRun status = shell(kTool + " status");
+    EXPECT_EQ(status.exit_code, 0) << status.output;
+    const ToolRun revert = shell(kTool + " revert");
+    ASSERT_EQ(revert.exit_code, 0) << revert.output;
+    expect_same(before, snapshot(), "after revert");
+  }
+
+  Fd lock_;
   std::string group_;
   std::string user_;
   bool user_created_ = false;
@@ -279,16 +266,7 @@ TEST_F(TracefsSetupSystem, ApplyStatusRevertWithoutTracefsRead) {
   EXPECT_EQ(snapshot().mount, before.mount);
   EXPECT_EQ(tracefs_nodes()[kTracefs], before.nodes.at(kTracefs));
 
-  const ToolRun again = shell(kTool + " apply" + change_options(false));
-  EXPECT_EQ(again.exit_code, 0);
-  EXPECT_NE(again.output.find("no changes"), std::string::npos) << again.output;
-
-  const ToolRun status = shell(kTool + " status");
-  EXPECT_EQ(status.exit_code, 0) << status.output;
-
-  const ToolRun revert = shell(kTool + " revert");
-  ASSERT_EQ(revert.exit_code, 0) << revert.output;
-  expect_same(before, snapshot(), "after revert");
+  ASSERT_NO_FATAL_FAILURE(expect_idempotent_then_reverted(false, before));
   EXPECT_EQ(shell(kTool + " status").exit_code, 1);
 }
 
@@ -344,14 +322,7 @@ TEST_F(TracefsSetupSystem, TracefsReadGivesTheGroupReadOnlyAccessAndPerfTracepoi
     ::rmdir(instance.c_str());
   }
 
-  const ToolRun again = shell(kTool + " apply" + change_options(true));
-  EXPECT_NE(again.output.find("no changes"), std::string::npos) << again.output;
-  const ToolRun status = shell(kTool + " status");
-  EXPECT_EQ(status.exit_code, 0) << status.output;
-
-  const ToolRun revert = shell(kTool + " revert");
-  ASSERT_EQ(revert.exit_code, 0) << revert.output;
-  expect_same(before, snapshot(), "after revert");
+  ASSERT_NO_FATAL_FAILURE(expect_idempotent_then_reverted(true, before));
   EXPECT_NE(as_profiling_user(can_read_id), 0);
 }
 

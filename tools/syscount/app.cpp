@@ -2,204 +2,59 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "libcheck/access.h"
 #include "libcheck/common/creds.h"
 #include "libcheck/common/fd.h"
 #include "libcheck/common/procfs.h"
-#include "libcheck/common/subprocess.h"
 #include "libcheck/snapshot.h"
-#include "tools/syscount/tracer.h"
-#include "tools/syscount/cli.h"
+#include "tools/syscount/child.h"
 #include "tools/syscount/privs.h"
 #include "tools/syscount/report.h"
-
-extern char** environ;
+#include "tools/syscount/tracer.h"
 
 namespace bpfready {
 
 namespace {
 
 constexpr int kExitUsage = 2;
-constexpr int kExitNotExecuted = 127;
 
 using Clock = std::chrono::steady_clock;
 
 void error_line(const std::string& message) {
-  std::string line = "syscount: " + message + "\n";
-  (void)!::write(STDERR_FILENO, line.data(), line.size());
+  (void)write_all(STDERR_FILENO, "syscount: " + message + "\n");
 }
 
-// --- the command's side of the fork --------------------------------------
-
-// Message to the parent on the status pipe: 'R' ready, or 'E' and a line.
-[[noreturn]] void child_fail(int status_fd, const std::string& message) {
-  std::string text = "E" + message;
-  (void)!::write(status_fd, text.data(), text.size());
-  _exit(kExitNotExecuted);
+// Prints ERROR; CODE is the exit status of a run that stops there.
+int fail(const SysError& error, int code) {
+  error_line(error.message);
+  return code;
 }
-
-std::optional<std::string> find_in_path(const std::string& name) {
-  if (name.find('/') != std::string::npos) return name;
-  const char* env_path = std::getenv("PATH");
-  std::string path = env_path && *env_path ? env_path : "/usr/local/bin:/usr/bin:/bin";
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    std::size_t end = path.find(':', start);
-    if (end == std::string::npos) end = path.size();
-    std::string dir = path.substr(start, end - start);
-    if (dir.empty()) dir = ".";
-    std::string candidate = dir;
-    candidate += '/';
-    candidate += name;
-    struct stat meta {};
-    if (::stat(candidate.c_str(), &meta) == 0 && S_ISREG(meta.st_mode) &&
-        ::access(candidate.c_str(), X_OK) == 0) {
-      return candidate;
-    }
-    start = end + 1;
-  }
-  return std::nullopt;
-}
-
-[[noreturn]] void run_child(const std::vector<std::string>& command, const RealUser& user,
-                            pid_t parent, int status_fd, int go_fd) {
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  std::signal(SIGPIPE, SIG_DFL);
-  // If syscount dies before releasing us, do not run the command untraced.
-  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  if (getppid() != parent) _exit(kExitNotExecuted);
-
-  if (auto dropped = become_unprivileged_for_exec(user); !dropped) {
-    child_fail(status_fd, "cannot drop privileges for the command: " + dropped.error().message);
-  }
-  // Resolved as the user, with the user's permissions.
-  auto path = find_in_path(command.front());
-  if (!path) child_fail(status_fd, command.front() + ": command not found");
-  if (::write(status_fd, "R", 1) != 1) _exit(kExitNotExecuted);
-
-  char go = 0;
-  ssize_t n = 0;
-  do {
-    n = ::read(go_fd, &go, 1);
-  } while (n < 0 && errno == EINTR);
-  if (n != 1 || go != 'G') _exit(kExitNotExecuted);
-
-  std::vector<char*> argv;
-  argv.reserve(command.size() + 1);
-  for (const auto& word : command) argv.push_back(const_cast<char*>(word.c_str()));
-  argv.push_back(nullptr);
-  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);  // the command outlives syscount if it wants to
-  ::execve(path->c_str(), argv.data(), environ);
-  child_fail(status_fd, "cannot execute " + *path + ": " + std::strerror(errno));
-}
-
-// The started command, held before its exec until release().
-class Child {
- public:
-  static Expected<Child> spawn(const std::vector<std::string>& command, const RealUser& user) {
-    auto status = make_pipe();
-    if (!status) return status.error();
-    auto go = make_pipe();
-    if (!go) return go.error();
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid < 0) return SysError::from_errno(errno, "fork");
-    if (pid == 0) {
-      status->first.reset();
-      go->second.reset();
-      run_child(command, user, parent, status->second.get(), go->first.get());
-    }
-    status->second.reset();  // only the child writes status and reads go
-    go->first.reset();
-    Child child;
-    child.pid_ = pid;
-    child.status_ = std::move(status->first);
-    child.go_ = std::move(go->second);
-    // Wait for "ready" (or the reason it cannot run) before loading anything.
-    char first = 0;
-    ssize_t n = 0;
-    do {
-      n = ::read(child.status_.get(), &first, 1);
-    } while (n < 0 && errno == EINTR);
-    if (n != 1 || first != 'R') {
-      std::string why = n == 1 && first == 'E' ? read_all(child.status_.get())
-                                               : "the command's process ended before exec";
-      child.reap();
-      return SysError::plain(why);
-    }
-    return child;
-  }
-
-  Child() = default;
-  Child(Child&&) = default;
-  Child& operator=(Child&&) = default;
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  ~Child() { abandon(); }
-
-  [[nodiscard]] pid_t pid() const { return pid_; }
-
-  // Lets the command exec. Returns the reason when the exec failed.
-  std::optional<std::string> release() {
-    if (::write(go_.get(), "G", 1) != 1) return std::string("cannot release the command");
-    go_.reset();
-    std::string reply = read_all(status_.get());  // EOF: the exec succeeded
-    status_.reset();
-    if (!reply.empty() && reply.front() == 'E') return reply.substr(1);
-    return std::nullopt;
-  }
-
-  // The wait status, once the process ended.
-  int reap() {
-    const auto status = pid_ > 0 ? wait_for_exit(pid_) : Expected<int>(0);
-    pid_ = -1;
-    return status.value_or(0);
-  }
-  void forget() { pid_ = -1; }
-
-  // Never released: make sure it never runs the command.
-  void abandon() {
-    if (pid_ > 0 && go_.get() >= 0) {
-      go_.reset();  // EOF on the go pipe: the child exits without exec
-      reap();
-    }
-  }
-
- private:
-  pid_t pid_ = -1;
-  Fd status_;
-  Fd go_;
-};
 
 int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
-// --- the run --------------------------------------------------------------
+Clock::duration seconds(double value) {
+  return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(value));
+}
 
-struct Output {
-  int fd = STDOUT_FILENO;
-  Fd owned;
-};
+double seconds_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double>(to - from).count();
+}
 
 int exit_code_of(int wait_status, SyscountReport& report) {
   if (WIFEXITED(wait_status)) {
@@ -214,7 +69,29 @@ int exit_code_of(int wait_status, SyscountReport& report) {
   return 0;
 }
 
-std::optional<std::string> preflight() {
+// Everything one run holds, from pre-flight to the report. Members are
+// destroyed in reverse order: the output closes, the programs are detached
+// and unloaded, and only then is a command never released abandoned.
+struct RunState {
+  explicit RunState(const SyscountOptions& run_options) : options(run_options) {}
+
+  const SyscountOptions& options;
+  RealUser user;
+  std::vector<pid_t> tgids;  // -p, as processes
+  sigset_t stop_signals{};
+  SyscountReport report;        // what every report document shares
+  std::optional<Child> child;   // command mode
+  std::unique_ptr<SyscountTracer> tracer;
+  Fd output;                    // -o FILE
+  int exit_code = 0;
+  std::optional<int> stop_signal;  // the SIGINT or SIGTERM that ended the run
+
+  [[nodiscard]] int output_fd() const { return output.valid() ? output.get() : STDOUT_FILENO; }
+};
+
+// --- pre-flight: nothing is changed yet -----------------------------------
+
+Expected<void> check_can_trace() {
   CollectOptions collect;
   collect.run_probes = false;
   collect.binary_path = self_exe();
@@ -224,264 +101,296 @@ std::optional<std::string> preflight() {
   if (!prediction.ok && prediction.certain) {
     std::string text = "cannot trace: " + prediction.reason;
     if (!prediction.remedy.empty()) text += "\n  fix: " + prediction.remedy;
-    return text;
+    return SysError::plain(text);
   }
   // Every program is a typed (tp_btf) raw tracepoint.
   if (!snapshot.btf_vmlinux) {
-    return std::string(
+    return SysError::plain(
         "cannot trace: the kernel has no BTF (/sys/kernel/btf/vmlinux), which syscount's typed "
         "tracepoint programs need\n  fix: boot a kernel built with CONFIG_DEBUG_INFO_BTF=y");
   }
-  return std::nullopt;
+  return Ok{};
 }
 
-int run(const SyscountOptions& options) {
-  const TargetMode mode = options.mode();
+// Who the real user is, which processes -p names, and whether tracing can
+// work here at all.
+Expected<void> preflight(RunState& run) {
   auto user = resolve_real_user();
-  if (!user) {
-    error_line(user.error().message);
-    return kExitUsage;
-  }
-
-  std::vector<pid_t> tgids;
-  for (pid_t pid : options.pids) {
+  if (!user) return user.error();
+  run.user = std::move(*user);
+  for (pid_t pid : run.options.pids) {
     auto tgid = tgid_of(pid);
-    if (!tgid) {
-      error_line("no process with PID " + std::to_string(pid));
-      return kExitUsage;
-    }
-    tgids.push_back(*tgid);
+    if (!tgid) return SysError::plain("no process with PID " + std::to_string(pid));
+    run.tgids.push_back(*tgid);
   }
+  if (auto can = check_can_trace(); !can) return can;
 
-  if (auto failure = preflight()) {
-    error_line(*failure);
-    return kExitUsage;
-  }
+  run.report.mode = run.options.mode();
+  run.report.command = run.options.command;
+  run.report.pids = run.tgids;
+  return Ok{};
+}
 
-  // Signals are read from a signalfd in the main loop; blocked from here on
-  // (the child unblocks them before exec).
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+// Signals are read from a signalfd in the wait loop; blocked from here on
+// (the command unblocks them before its exec).
+void block_stop_signals(RunState& run) {
+  sigemptyset(&run.stop_signals);
+  sigaddset(&run.stop_signals, SIGINT);
+  sigaddset(&run.stop_signals, SIGTERM);
+  sigprocmask(SIG_BLOCK, &run.stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+}
 
-  SyscountReport report;
-  report.mode = mode;
-  report.command = options.command;
-  report.pids = tgids;
+// --- spawn, attach, drop privileges ---------------------------------------
 
-  std::optional<Child> child;
-  if (mode == TargetMode::command) {
-    auto spawned = Child::spawn(options.command, *user);
-    if (!spawned) {
-      error_line(spawned.error().message);
-      return kExitNotExecuted;
-    }
-    child.emplace(std::move(*spawned));
-  }
+// Command mode: the command's process, held before its exec.
+Expected<void> spawn_command(RunState& run) {
+  if (run.options.mode() != TargetMode::command) return Ok{};
+  auto spawned = Child::spawn(run.options.command, run.user);
+  if (!spawned) return spawned.error();
+  run.child.emplace(std::move(*spawned));
+  return Ok{};
+}
 
+TracerConfig tracer_config(const SyscountOptions& options) {
   TracerConfig config;
-  config.system_wide = mode == TargetMode::all;
+  config.system_wide = options.mode() == TargetMode::all;
   config.by_process = options.report.by_process;
   config.by_thread = options.report.by_thread;
   config.errors = options.report.errors;
   config.latency = options.report.latency;
   config.map_entries = options.map_entries;
+  return config;
+}
+
+// Loads and attaches the programs, then tracks the command and the -p processes.
+Expected<void> attach(RunState& run) {
   std::string libbpf_log;
-  auto started = SyscountTracer::start(config, libbpf_log);
-  if (options.verbose && !libbpf_log.empty()) {
-    (void)!::write(STDERR_FILENO, libbpf_log.data(), libbpf_log.size());
-  }
+  auto started = SyscountTracer::start(tracer_config(run.options), libbpf_log);
+  if (run.options.verbose && !libbpf_log.empty()) (void)write_all(STDERR_FILENO, libbpf_log);
   if (!started) {
     std::string message = "cannot start tracing: " + started.error().message;
-    if (!options.verbose) message += " (--verbose shows libbpf's messages)";
-    error_line(message);
-    return kExitUsage;
+    if (!run.options.verbose) message += " (--verbose shows libbpf's messages)";
+    return SysError::plain(message);
   }
-  std::unique_ptr<SyscountTracer> tracer = std::move(*started);
+  run.tracer = std::move(*started);
+  if (run.child) {
+    // Armed: counted from its exec on, not during syscount's set-up.
+    auto tracked = run.tracer->track(run.child->pid(), /*armed=*/true);
+    if (!tracked) return tracked;
+  }
+  for (pid_t tgid : run.tgids) {
+    if (auto tracked = run.tracer->track(tgid, /*armed=*/false); !tracked) return tracked;
+  }
+  return Ok{};
+}
 
-  if (child) {
-    if (auto error = tracer->track(child->pid(), /*armed=*/true)) {
-      error_line(error->message);
-      return kExitUsage;
-    }
-  }
-  for (pid_t tgid : tgids) {
-    if (auto error = tracer->track(tgid, /*armed=*/false)) {
-      error_line(error->message);
-      return kExitUsage;
-    }
-  }
-
-  // Attached: from here on syscount needs no capability at all.
-  if (auto dropped = become_real_user(*user); !dropped) {
-    error_line(dropped.error().message);
-    return kExitUsage;
-  }
+// Attached: from here on syscount needs no capability at all.
+Expected<void> drop_privileges(const RunState& run) {
+  if (auto dropped = become_real_user(run.user); !dropped) return dropped;
   if (!current_capabilities().empty()) {
-    error_line("internal error: capabilities remain after dropping them");
-    return kExitUsage;
+    return SysError::plain("internal error: capabilities remain after dropping them");
   }
+  return Ok{};
+}
 
-  // Only now, without privileges, touch a path the user named.
-  Output output;
-  if (!options.output.empty()) {
-    const int fd = ::open(options.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0) {
-      error_line("cannot write " + options.output + ": " + std::strerror(errno));
-      return kExitUsage;
-    }
-    output.owned = Fd(fd);
-    output.fd = fd;
+// Only without privileges, touch a path the user named.
+Expected<void> open_output(RunState& run) {
+  if (run.options.output.empty()) return Ok{};
+  const int fd =
+      ::open(run.options.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+  if (fd < 0) return SysError::from_errno(errno, "cannot write " + run.options.output);
+  run.output = Fd(fd);
+  return Ok{};
+}
+
+// --- the wait loop --------------------------------------------------------
+
+// When the loop wakes by itself: the end of -d, and every -i.
+struct Schedule {
+  Clock::time_point start;
+  std::optional<Clock::time_point> deadline;
+  std::optional<Clock::duration> interval;
+  Clock::time_point next_tick = Clock::time_point::max();
+};
+
+Schedule schedule_from(const SyscountOptions& options, Clock::time_point start) {
+  Schedule schedule;
+  schedule.start = start;
+  if (options.duration) schedule.deadline = start + seconds(*options.duration);
+  if (options.interval) {
+    schedule.interval = seconds(*options.interval);
+    schedule.next_tick = start + *schedule.interval;
   }
+  return schedule;
+}
 
-  const auto start = Clock::now();
-  std::vector<Fd> pidfds;
-  if (child) {
-    if (auto failure = child->release()) {
-      error_line(*failure);
-      child->reap();
-      return kExitNotExecuted;
-    }
-    pidfds.emplace_back(pidfd_open(child->pid()));
-  }
-  for (pid_t tgid : tgids) pidfds.emplace_back(pidfd_open(tgid));
-  Fd signals(signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
-  auto seconds_since = [&](Clock::time_point t) {
-    return std::chrono::duration<double>(t - start).count();
-  };
-  const std::optional<Clock::time_point> deadline =
-      options.duration ? std::optional(start + std::chrono::duration_cast<Clock::duration>(
-                                                   std::chrono::duration<double>(*options.duration)))
-                       : std::nullopt;
-  const auto interval = options.interval
-                            ? std::optional(std::chrono::duration_cast<Clock::duration>(
-                                  std::chrono::duration<double>(*options.interval)))
-                            : std::nullopt;
-  Clock::time_point next_tick = interval ? start + *interval : Clock::time_point::max();
-  Clock::time_point interval_start = start;
-  SyscountSample previous;
-  std::size_t interval_index = 0;
-  bool write_failed = false;
-  int exit_code = 0;
-  std::optional<int> stop_signal;
-  std::size_t targets_alive = pidfds.size();
-  std::vector<bool> ended(pidfds.size(), false);
+// Writes the report documents: one at the end, or one per interval with
+// the counts of that interval.
+class ReportWriter {
+ public:
+  ReportWriter(const SyscountOptions& options, int fd, const Schedule& schedule)
+      : options_(options), fd_(fd), start_(schedule.start), interval_start_(schedule.start) {}
 
-  auto emit = [&](const SyscountSample& now, Clock::time_point at, bool final) {
-    SyscountReport piece = report;
+  void emit(const SyscountReport& base, const SyscountSample& now, Clock::time_point at,
+            bool final) {
+    const bool intervals = options_.interval.has_value();
+    SyscountReport piece = base;
     piece.final = final;
-    if (interval) {
-      piece.sample = now - previous;
-      piece.interval_index = ++interval_index;
-      piece.interval_start_sec = seconds_since(interval_start);
-      piece.duration_sec = std::chrono::duration<double>(at - interval_start).count();
-      previous = now;
-      interval_start = at;
+    if (intervals) {
+      piece.sample = now - previous_;
+      piece.interval_index = ++interval_index_;
+      piece.interval_start_sec = seconds_between(start_, interval_start_);
+      piece.duration_sec = seconds_between(interval_start_, at);
+      previous_ = now;
+      interval_start_ = at;
     } else {
       piece.sample = now;
-      piece.duration_sec = seconds_since(at);
+      piece.duration_sec = seconds_between(start_, at);
     }
-    std::string text = options.json
-                           ? (interval ? render_syscount_json(piece, options.report).dump()
-                                       : render_syscount_json(piece, options.report).dump(2)) +
+    std::string text = options_.json
+                           ? (intervals ? render_syscount_json(piece, options_.report).dump()
+                                        : render_syscount_json(piece, options_.report).dump(2)) +
                                  "\n"
-                           : render_syscount_text(piece, options.report) + (interval ? "\n" : "");
-    if (!write_all(output.fd, text)) write_failed = true;
-  };
+                           : render_syscount_text(piece, options_.report) + (intervals ? "\n" : "");
+    if (!write_all(fd_, text)) write_failed_ = true;
+  }
 
+  [[nodiscard]] bool failed() const { return write_failed_; }
+
+ private:
+  const SyscountOptions& options_;
+  int fd_;
+  Clock::time_point start_;
+  Clock::time_point interval_start_;
+  SyscountSample previous_;
+  std::size_t interval_index_ = 0;
+  bool write_failed_ = false;
+};
+
+// What the wait loop sleeps on: the stop signals, and one pidfd per target
+// (the command's first).
+struct Watch {
+  Fd signals;
+  std::vector<Fd> pidfds;
+  std::vector<bool> ended;
+  std::size_t alive = 0;
+};
+
+Watch watch_targets(const RunState& run) {
+  Watch watch;
+  if (run.child) watch.pidfds.emplace_back(pidfd_open(run.child->pid()));
+  for (pid_t tgid : run.tgids) watch.pidfds.emplace_back(pidfd_open(tgid));
+  watch.signals = Fd(signalfd(-1, &run.stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  watch.ended.assign(watch.pidfds.size(), false);
+  watch.alive = watch.pidfds.size();
+  return watch;
+}
+
+// Sleeps until WAKE (max: no limit), a stop signal or a target's end. True
+// when the run is over.
+bool wait_for_events(RunState& run, Watch& watch, Clock::time_point now, Clock::time_point wake) {
+  int timeout_ms = -1;
+  if (wake != Clock::time_point::max()) {
+    timeout_ms =
+        static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wake - now).count());
+  }
+  std::vector<pollfd> fds;
+  fds.push_back(pollfd{watch.signals.get(), POLLIN, 0});
+  for (const auto& fd : watch.pidfds) fds.push_back(pollfd{fd.get(), POLLIN, 0});
+  const int ready = ::poll(fds.data(), fds.size(), timeout_ms);
+  if (ready < 0 && errno != EINTR) {
+    error_line(std::string("poll: ") + std::strerror(errno));
+    return true;
+  }
+  if (fds[0].revents & POLLIN) {
+    signalfd_siginfo info{};
+    if (::read(watch.signals.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+      run.stop_signal = static_cast<int>(info.ssi_signo);
+    }
+    return true;
+  }
+  for (std::size_t i = 0; i < watch.pidfds.size(); ++i) {
+    if (watch.ended[i] || !(fds[i + 1].revents & (POLLIN | POLLHUP))) continue;
+    watch.ended[i] = true;
+    --watch.alive;
+    if (run.child && i == 0) run.exit_code = exit_code_of(run.child->reap(), run.report);
+  }
+  if (run.child && watch.ended[0]) return true;
+  return !run.child && !run.tgids.empty() && watch.alive == 0;
+}
+
+// Until the command or every -p process ended, -d passed, or a stop signal
+// came; with -i, a report document every interval.
+void wait_for_end(RunState& run, ReportWriter& writer, Schedule& schedule) {
+  Watch watch = watch_targets(run);
   for (;;) {
     const auto now = Clock::now();
-    if (deadline && now >= *deadline) break;
-    if (now >= next_tick) {
-      emit(tracer->read(), now, false);
-      report.exit_status.reset();
-      next_tick += *interval;
+    if (schedule.deadline && now >= *schedule.deadline) return;
+    if (now >= schedule.next_tick) {
+      writer.emit(run.report, run.tracer->read(), now, false);
+      run.report.exit_status.reset();
+      schedule.next_tick += *schedule.interval;
       continue;
     }
-    auto wake = std::min(next_tick, deadline.value_or(Clock::time_point::max()));
-    int timeout_ms = -1;
-    if (wake != Clock::time_point::max()) {
-      timeout_ms = static_cast<int>(
-          std::chrono::ceil<std::chrono::milliseconds>(wake - now).count());
-    }
-    std::vector<pollfd> fds;
-    fds.push_back(pollfd{signals.get(), POLLIN, 0});
-    for (const auto& fd : pidfds) fds.push_back(pollfd{fd.get(), POLLIN, 0});
-    const int ready = ::poll(fds.data(), fds.size(), timeout_ms);
-    if (ready < 0 && errno != EINTR) {
-      error_line(std::string("poll: ") + std::strerror(errno));
-      break;
-    }
-    if (fds[0].revents & POLLIN) {
-      signalfd_siginfo info{};
-      if (::read(signals.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-        stop_signal = static_cast<int>(info.ssi_signo);
-      }
-      break;
-    }
-    for (std::size_t i = 0; i < pidfds.size(); ++i) {
-      if (ended[i] || !(fds[i + 1].revents & (POLLIN | POLLHUP))) continue;
-      ended[i] = true;
-      --targets_alive;
-      if (child && i == 0) exit_code = exit_code_of(child->reap(), report);
-    }
-    if (child && ended[0]) break;
-    if (!child && !tgids.empty() && targets_alive == 0) break;
+    const auto wake =
+        std::min(schedule.next_tick, schedule.deadline.value_or(Clock::time_point::max()));
+    if (wait_for_events(run, watch, now, wake)) return;
   }
+}
 
-  const auto stopped = Clock::now();
-  if (child && stop_signal) {
-    // Ctrl-C reaches the command too; give it a moment to finish so that its
-    // status is reported, but never wait on a command that ignores it.
-    for (int i = 0; i < 20; ++i) {
-      int status = 0;
-      const pid_t done = waitpid(child->pid(), &status, WNOHANG);
-      if (done == child->pid()) {
-        child->forget();
-        exit_code = exit_code_of(status, report);
-        break;
-      }
-      ::usleep(5000);
-    }
-    if (!report.exit_status) {
-      child->forget();
-      exit_code = 128 + *stop_signal;
-    }
+// Ctrl-C reaches the command too; give it a moment to finish so that its
+// status is reported, but never wait on a command that ignores it.
+void collect_stopped_command(RunState& run) {
+  if (!run.child || !run.stop_signal) return;
+  if (auto status = run.child->reap_within(std::chrono::milliseconds(100))) {
+    run.exit_code = exit_code_of(*status, run.report);
   }
-  const SyscountSample final_sample = tracer->read();
-  tracer->stop();
-  emit(final_sample, stopped, true);
-  if (write_failed) {
-    error_line("cannot write the report" +
-               (options.output.empty() ? std::string() : " to " + options.output) + ": " +
-               std::strerror(errno));
-    return child ? exit_code : kExitUsage;
+  if (!run.report.exit_status) {
+    run.child->forget();
+    run.exit_code = 128 + *run.stop_signal;
   }
-  return exit_code;
+}
+
+// --- the report -----------------------------------------------------------
+
+// Reads the counters a last time, detaches, writes the final report. The
+// exit status of the run.
+int finish(RunState& run, ReportWriter& writer, Clock::time_point stopped) {
+  const SyscountSample final_sample = run.tracer->read();
+  run.tracer->stop();
+  writer.emit(run.report, final_sample, stopped, true);
+  if (!writer.failed()) return run.exit_code;
+  error_line("cannot write the report" +
+             (run.options.output.empty() ? std::string() : " to " + run.options.output) + ": " +
+             std::strerror(errno));
+  return run.child ? run.exit_code : kExitUsage;
 }
 
 }  // namespace
 
-int syscount_main(const std::vector<std::string>& args) {
-  auto parsed = parse_syscount_args(args);
-  if (auto* done = std::get_if<CliExit>(&parsed)) {
-    if (done->code == 0) {
-      std::fputs(done->text.c_str(), stdout);
-    } else {
-      std::string line = done->text + "\n";
-      (void)!::write(STDERR_FILENO, line.data(), line.size());
+int run_syscount(const SyscountOptions& options) {
+  RunState run(options);
+  if (auto ready = preflight(run); !ready) return fail(ready.error(), kExitUsage);
+  block_stop_signals(run);
+  if (auto spawned = spawn_command(run); !spawned) return fail(spawned.error(), kExitNotExecuted);
+  if (auto attached = attach(run); !attached) return fail(attached.error(), kExitUsage);
+  if (auto dropped = drop_privileges(run); !dropped) return fail(dropped.error(), kExitUsage);
+  if (auto opened = open_output(run); !opened) return fail(opened.error(), kExitUsage);
+
+  Schedule schedule = schedule_from(options, Clock::now());
+  if (run.child) {
+    if (auto released = run.child->release(); !released) {
+      error_line(released.error().message);
+      run.child->reap();
+      return kExitNotExecuted;
     }
-    return done->code;
   }
-  const auto& options = std::get<SyscountOptions>(parsed);
-  if (options.list) {
-    std::fputs(syscall_table_text().c_str(), stdout);
-    return 0;
-  }
-  return run(options);
+  ReportWriter writer(options, run.output_fd(), schedule);
+  wait_for_end(run, writer, schedule);
+  const auto stopped = Clock::now();
+  collect_stopped_command(run);
+  return finish(run, writer, stopped);
 }
 
 }  // namespace bpfready

@@ -1,15 +1,17 @@
-// The whole of `syscount` behind one function, so that the tool's main stays
-// a thin shell with the one catch point.
+// One syscount run behind one function: pre-flight, spawn the command,
+// attach, drop privileges, wait, report. The tool's main only parses the
+// command line (tools/syscount/cli.h) and calls it.
 #pragma once
 
-#include <string>
-#include <vector>
+#include "tools/syscount/cli.h"
 
 namespace bpfready {
 
-// Runs syscount with ARGS (args[0] is the program name) and returns the
-// process exit status: the command's, 0, or 2 (usage, pre-flight or
-// internal error). Messages go to stderr, the report to stdout or -o FILE.
-int syscount_main(const std::vector<std::string>& args);
+// Traces what OPTIONS name and writes the report to stdout or -o FILE;
+// messages go to stderr. OPTIONS come from parse_syscount_args, with a
+// target (--list is the caller's to handle). Returns the process exit
+// status: the command's (127 if it could not be executed), otherwise 0,
+// or 2 when profiling cannot work here or a step failed.
+int run_syscount(const SyscountOptions& options);
 
 }  // namespace bpfready

@@ -1,14 +1,15 @@
 #include "tools/syscount/privs.h"
 
-#include <grp.h>
 #include <linux/securebits.h>
-#include <pwd.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "libcheck/common/creds.h"
 
@@ -39,7 +40,7 @@ Expected<RealUser> resolve_real_user() {
     user.gid = static_cast<gid_t>(*sudo_gid);
     user.switch_ids = true;
   }
-  if (const passwd* entry = getpwuid(user.uid)) user.name = entry->pw_name;
+  if (auto found = find_user_by_uid(user.uid); found && *found) user.name = (*found)->name;
   if (user.switch_ids) {
     user.groups = user.name.empty() ? std::vector<gid_t>{user.gid} : groups_of(user.name, user.gid);
   } else {

@@ -1,9 +1,12 @@
 #include "tools/syscount/report.h"
 
 #include <algorithm>
+#include <array>
 #include <cinttypes>
 #include <cstdio>
 #include <sstream>
+
+#include "libcheck/parse.h"
 
 namespace bpfready {
 
@@ -53,12 +56,10 @@ SyscountSample operator-(const SyscountSample& now, const SyscountSample& before
 }
 
 std::string_view to_string(TargetMode mode) {
-  switch (mode) {
-    case TargetMode::command: return "command";
-    case TargetMode::pids: return "pids";
-    case TargetMode::all: return "all";
-  }
-  return "command";
+  // In the order of the enum's values.
+  constexpr std::array<std::string_view, 3> names = {"command", "pids", "all"};
+  const auto index = static_cast<std::size_t>(mode);
+  return index < names.size() ? names[index] : names[0];
 }
 
 std::string display_name(long nr) {
@@ -129,15 +130,6 @@ std::vector<TaskRows> select_tasks(const SyscountSample& sample, const SyscountR
 
 namespace {
 
-std::string command_line(const std::vector<std::string>& command) {
-  std::string text;
-  for (const auto& word : command) {
-    if (!text.empty()) text += ' ';
-    text += word;
-  }
-  return text;
-}
-
 std::string format(const char* fmt, double value) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, fmt, value);
@@ -203,7 +195,7 @@ std::string render_syscount_text(const SyscountReport& report, const SyscountRep
   if (options.errors) out << ", " << errors << " failed";
   if (!report.interval_index) out << " in " << format("%.3f", report.duration_sec) << " s";
   if (report.mode == TargetMode::command && !report.command.empty() && report.final) {
-    out << "; " << command_line(report.command);
+    out << "; " << join(report.command);
     if (report.signal) {
       out << " killed by signal " << *report.signal;
     } else if (report.exit_status) {

@@ -49,9 +49,9 @@ __u32 pid_max() {
 }  // namespace
 
 const std::vector<std::string>& syscount_program_names() {
-  static const std::vector<std::string> names = {
-      "syscount_enter",         "syscount_exit", "syscount_fork", "syscount_process_exit",
-      "syscount_proce" /* without BTF names are cut to 15 characters */, "syscount_exec"};
+  static const std::vector<std::string> names = {"syscount_enter", "syscount_exit",
+                                                 "syscount_fork", "syscount_forget",
+                                                 "syscount_exec"};
   return names;
 }
 
@@ -78,7 +78,7 @@ Expected<std::unique_ptr<SyscountTracer>> SyscountTracer::start(const TracerConf
   bpf_program__set_autoload(skel->progs.syscount_exit, config.errors || config.latency);
   const bool follow = !config.system_wide || config.latency;
   bpf_program__set_autoload(skel->progs.syscount_fork, follow);
-  bpf_program__set_autoload(skel->progs.syscount_process_exit, !config.system_wide);
+  bpf_program__set_autoload(skel->progs.syscount_forget, !config.system_wide);
   bpf_program__set_autoload(skel->progs.syscount_exec, breakdown);
   if (breakdown) {
     bpf_map__set_max_entries(skel->maps.by_task, config.map_entries);
@@ -96,8 +96,7 @@ Expected<std::unique_ptr<SyscountTracer>> SyscountTracer::start(const TracerConf
   };
   const Attach attach[] = {
       {skel->progs.syscount_fork, &skel->links.syscount_fork, follow},
-      {skel->progs.syscount_process_exit, &skel->links.syscount_process_exit,
-       !config.system_wide},
+      {skel->progs.syscount_forget, &skel->links.syscount_forget, !config.system_wide},
       {skel->progs.syscount_exec, &skel->links.syscount_exec, breakdown},
       {skel->progs.syscount_exit, &skel->links.syscount_exit, config.errors || config.latency},
       // Last, so the other programs are in place before the first count.
@@ -122,7 +121,7 @@ void SyscountTracer::stop() {
   }
 }
 
-std::optional<SysError> SyscountTracer::track(pid_t tgid, bool armed) {
+Expected<void> SyscountTracer::track(pid_t tgid, bool armed) {
   if (!skel_) return SysError::plain("tracer stopped");
   if (tgid <= 0 || static_cast<__u32>(tgid) >= SYSCOUNT_PID_LIMIT) {
     return SysError::plain("PID " + std::to_string(tgid) + " out of range");
@@ -130,7 +129,7 @@ std::optional<SysError> SyscountTracer::track(pid_t tgid, bool armed) {
   // The .bss is memory-mapped: a plain store is visible to the programs.
   __atomic_store_n(&skel_->bss->tracked[tgid],
                    static_cast<__u8>(armed ? SYSCOUNT_ARMED : SYSCOUNT_TRACKED), __ATOMIC_SEQ_CST);
-  return std::nullopt;
+  return Ok{};
 }
 
 SyscountSample SyscountTracer::read() const {
@@ -216,12 +215,6 @@ std::vector<bpf_prog_info> SyscountTracer::program_infos() const {
     if (bpf_obj_get_info_by_fd(fd, &info, &length) == 0) infos.push_back(info);
   }
   return infos;
-}
-
-std::vector<std::uint32_t> SyscountTracer::program_ids() const {
-  std::vector<std::uint32_t> ids;
-  for (const auto& info : program_infos()) ids.push_back(info.id);
-  return ids;
 }
 
 }  // namespace bpfready

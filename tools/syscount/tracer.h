@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,8 +27,8 @@ struct TracerConfig {
   std::uint32_t map_entries = 16384;
 };
 
-// The names of the BPF programs syscount loads (as `bpftool prog` shows
-// them, truncated to the kernel's 15 characters), for leak checks.
+// The names of the BPF programs syscount loads, for leak checks. Each fits
+// the kernel's 15 characters, so `bpftool prog` shows it whole.
 const std::vector<std::string>& syscount_program_names();
 
 class SyscountTracer {
@@ -44,13 +43,10 @@ class SyscountTracer {
 
   // Count TGID from now on (with the children it forks). ARMED: only from
   // its next execve on.
-  std::optional<SysError> track(pid_t tgid, bool armed);
+  Expected<void> track(pid_t tgid, bool armed);
 
   // Cumulative counters now.
   [[nodiscard]] SyscountSample read() const;
-
-  // Kernel ids of the loaded programs.
-  [[nodiscard]] std::vector<std::uint32_t> program_ids() const;
 
   // Detach and unload now (also done by the destructor).
   void stop();

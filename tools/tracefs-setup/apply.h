@@ -9,14 +9,15 @@
 
 namespace bpfready {
 
-// Exit codes: 0 done / everything holds, 1 (status) drift or nothing applied,
-// 2 usage or error.
+// tracefs-setup's exit statuses, a documented interface.
+inline constexpr int kExitDone = 0;     // done; status: everything applied still holds
+inline constexpr int kExitDrift = 1;    // status only: something drifted, or nothing is applied
+inline constexpr int kExitFailure = 2;  // usage error, not root, or a failure (apply rolled back)
+
 struct SetupOutcome {
-  int exit_code = 0;
+  int exit_code = kExitDone;
   std::string text;
 };
-
-std::string render_plan(const Plan& plan);
 
 SetupOutcome run_plan(SetupSystem& system, const SetupOptions& options);
 // Makes the plan's changes, journaling each. On a failure it undoes what this

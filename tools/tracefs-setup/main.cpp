@@ -1,22 +1,16 @@
 // tracefs-setup: makes non-root eBPF profiling work for one group, with the
-// least privilege, persistently, and undoably. The logic lives in
-// libcheck/setup_*; this is argument parsing, the root check and exit codes.
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
+// least privilege, persistently, and undoably. This is the command line; the
+// tool itself is run_tracefs_setup (app.h) and the code around it.
 #include <CLI/CLI.hpp>
-#include <cerrno>
-#include <cstring>
 #include <exception>
-#include <filesystem>
 #include <iostream>
+#include <string>
+#include <utility>
 
+#include "tools/tracefs-setup/app.h"
 #include "tools/tracefs-setup/apply.h"
 
 namespace {
-
-constexpr int kExitError = 2;
 
 const char* const kDescription =
     "tracefs-setup: lets the members of one group run eBPF profiling tools without root.\n"
@@ -55,89 +49,42 @@ void add_change_options(CLI::App& command, bpfready::SetupOptions& options) {
 }
 
 int run(int argc, char** argv) {
+  using bpfready::SetupAction;
   CLI::App app{kDescription, "tracefs-setup"};
   app.set_version_flag("--version", std::string("tracefs-setup ") + BPFREADY_VERSION);
   app.require_subcommand(1);
-  std::string root = "/";
-  app.add_option("--root", root, "write files (and accounts) under this directory instead of / "
-                                 "(images, packaging); the running kernel is left alone")
+  bpfready::SetupCommand command;
+  app.add_option("--root", command.root, "write files (and accounts) under this directory instead of / "
+                                         "(images, packaging); the running kernel is left alone")
       ->capture_default_str();
 
-  bpfready::SetupOptions options;
-  auto* plan = app.add_subcommand("plan", "print every change, why, and the shell command; change nothing");
-  auto* apply = app.add_subcommand("apply", "make the changes, journaling each; rolls back on failure");
-  auto* status = app.add_subcommand("status", "show what is applied and whether it still holds (exit 1 on drift)");
-  auto* revert = app.add_subcommand("revert", "restore exactly what was there before apply");
-  add_change_options(*plan, options);
-  add_change_options(*apply, options);
-  (void)status;
-  (void)revert;
+  const std::pair<CLI::App*, SetupAction> actions[] = {
+      {app.add_subcommand("plan", "print every change, why, and the shell command; change nothing"), SetupAction::plan},
+      {app.add_subcommand("apply", "make the changes, journaling each; rolls back on failure"), SetupAction::apply},
+      {app.add_subcommand("status", "show what is applied and whether it still holds (exit 1 on drift)"),
+       SetupAction::status},
+      {app.add_subcommand("revert", "restore exactly what was there before apply"), SetupAction::revert},
+  };
+  add_change_options(*actions[0].first, command.options);
+  add_change_options(*actions[1].first, command.options);
 
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::Success& e) {
-    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
-    return kExitError;
+    // --help and --version are "errors" with status 0.
+    return app.exit(e) == 0 ? bpfready::kExitDone : bpfready::kExitFailure;
   }
-
-  if (::geteuid() != 0) {
-    std::cerr << "tracefs-setup: must run as root: it changes groups, file ownership and capabilities, and tracefs.\n"
-                 "Try: sudo tracefs-setup " << app.get_subcommands().front()->get_name() << " ...\n";
-    return kExitError;
+  for (const auto& [subcommand, action] : actions) {
+    if (subcommand->parsed()) command.action = action;
   }
-  const bool live = root.empty() || std::filesystem::path(root) == "/";
-  if (!live && !std::filesystem::is_directory(root)) {
-    std::cerr << "tracefs-setup: --root " << root << " is not a directory\n";
-    return kExitError;
-  }
-  for (auto& binary : options.binaries) {
-    if (binary.empty() || binary.front() == '/') continue;
-    if (!live) {
-      std::cerr << "tracefs-setup: with --root, give binaries as absolute paths inside the image: " << binary << "\n";
-      return kExitError;
-    }
-    binary = std::filesystem::absolute(binary).lexically_normal().string();
-  }
-
-  if (live) {
-    // One tracefs-setup at a time on a host: two applies would interleave their journal writes.
-    const char* lock_path = ::access("/run/lock", W_OK) == 0 ? "/run/lock/tracefs-setup.lock" : "/run/tracefs-setup.lock";
-    const int lock_fd = ::open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lock_fd < 0 || ::flock(lock_fd, LOCK_EX) != 0) {
-      std::cerr << "tracefs-setup: cannot lock " << lock_path << ": " << std::strerror(errno) << "\n";
-      return kExitError;
-    }
-    // The descriptor stays open, and the lock held, until the process exits.
-  }
-
-  auto system = bpfready::make_live_system(root);
-  bpfready::SetupOutcome outcome;
-  if (plan->parsed()) {
-    outcome = bpfready::run_plan(*system, options);
-  } else if (apply->parsed()) {
-    outcome = bpfready::run_apply(*system, options);
-  } else if (status->parsed()) {
-    outcome = bpfready::run_status(*system);
-  } else {
-    outcome = bpfready::run_revert(*system);
-  }
-  (outcome.exit_code == kExitError ? std::cerr : std::cout) << outcome.text;
-  return outcome.exit_code;
+  return bpfready::run_tracefs_setup(command, std::cout, std::cerr);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "tracefs-setup: internal error: " << e.what() << "\n";
-    return kExitError;
-  }
+  try { return run(argc, argv); }
+  catch (const std::exception& e) { std::cerr << "tracefs-setup: internal error: " << e.what() << "\n"; }
+  catch (...) { std::cerr << "tracefs-setup: internal error\n"; }
+  return 2;
 }

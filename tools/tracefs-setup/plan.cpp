@@ -4,8 +4,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
-#include <memory>
 
 #include "libcheck/caps.h"
 #include "libcheck/common/creds.h"
@@ -68,53 +68,51 @@ Expected<json> path_state(SetupSystem& system, const std::string& path) {
     }
     return state;
   }
-  json missing = json::array();
-  for (auto dir = std::filesystem::path(path).parent_path(); dir != dir.root_path(); dir = dir.parent_path()) {
-    auto dir_meta = system.stat(dir.string());
-    if (!dir_meta) return dir_meta.error();
-    if (*dir_meta) break;
-    missing.insert(missing.begin(), dir.string());  // outermost first
-  }
-  state["missing_dirs"] = missing;
+  auto missing = missing_parents(system, path);
+  if (!missing) return missing.error();
+  state["missing_dirs"] = *missing;
   return state;
 }
 
-Expected<std::optional<Change>> file_change(SetupSystem& system, const std::string& path, const std::string& content,
-                                            std::string summary, std::string why) {
+// Writing PATH with CONTENT (mode 0644), unless it is already so.
+Expected<void> plan_file(SetupSystem& system, Plan& plan, const std::string& path, const std::string& content,
+                         std::string summary, std::string why) {
   auto before = path_state(system, path);
   if (!before) return before.error();
   const json& state = *before;
   if (state.value("exists", false) && state.contains("content") && state["content"] == content &&
       state["mode"] == 0644) {
-    return std::optional<Change>{};
+    return Ok{};
   }
-  Change change;
-  change.kind = ChangeKind::file;
-  change.target = path;
-  change.before = state;
-  change.after = {{"content", content}, {"mode", 0644}};
-  change.summary = std::move(summary);
-  change.why = std::move(why);
-  change.command = "install -D -m 0644 /dev/stdin " + shell_quote(path) + " <<'EOF'\n" + content + "EOF";
-  return std::optional<Change>{change};
+  plan.changes.push_back(Change{
+      .kind = ChangeKind::file,
+      .target = path,
+      .before = state,
+      .after = {{"content", content}, {"mode", 0644}},
+      .summary = std::move(summary),
+      .why = std::move(why),
+      .command = "install -D -m 0644 /dev/stdin " + shell_quote(path) + " <<'EOF'\n" + content + "EOF"});
+  return Ok{};
 }
 
-Expected<std::optional<Change>> link_change(SetupSystem& system, const std::string& path, const std::string& target,
-                                            std::string summary, std::string why) {
+// The link that enables the tracefs unit, unless it is already there.
+Expected<void> plan_unit_link(SetupSystem& system, Plan& plan) {
+  const std::string path(kTracefsUnitLink);
+  const std::string target(kTracefsUnit);
   auto before = path_state(system, path);
   if (!before) return before.error();
-  if (before->value("link", std::string()) == target) return std::optional<Change>{};
-  Change change;
-  change.kind = ChangeKind::symlink;
-  change.target = path;
-  change.before = *before;
-  change.after = {{"link", target}};
-  change.summary = std::move(summary);
-  change.why = std::move(why);
-  change.command = "mkdir -p " + shell_quote(std::filesystem::path(path).parent_path().string()) + " && ln -sfn " +
-                   shell_quote(target) + " " + shell_quote(path) + "   # = systemctl enable " +
-                   std::string(kTracefsUnitName);
-  return std::optional<Change>{change};
+  if (before->value("link", std::string()) == target) return Ok{};
+  plan.changes.push_back(Change{
+      .kind = ChangeKind::symlink,
+      .target = path,
+      .before = *before,
+      .after = {{"link", target}},
+      .summary = "enable " + std::string(kTracefsUnitName) + " (link in sysinit.target.wants)",
+      .why = "so that it runs at boot, after tracefs is mounted",
+      .command = "mkdir -p " + shell_quote(std::filesystem::path(path).parent_path().string()) + " && ln -sfn " +
+                 shell_quote(target) + " " + shell_quote(path) + "   # = systemctl enable " +
+                 std::string(kTracefsUnitName)});
+  return Ok{};
 }
 
 std::string nodes_command(const std::string& target, const std::string& group, const std::vector<NodeChange>& nodes) {
@@ -131,18 +129,38 @@ std::string nodes_command(const std::string& target, const std::string& group, c
          "/events -name id ! -group " + group + " -exec chgrp " + group + " {} + -exec chmod g+r {} +";
 }
 
-json nodes_json(const std::vector<NodeChange>& nodes, bool after) {
-  json list = json::array();
-  for (const auto& node : nodes) {
-    json item = {{"path", node.path}, {"mode", after ? node.mode : node.before.permissions()}};
-    if (node.gid != node.before.gid) item["gid"] = after ? node.gid : node.before.gid;
-    list.push_back(item);
+// The distinct entries of WORDS, in their first order.
+std::vector<std::string> distinct(const std::vector<std::string>& words) {
+  std::vector<std::string> out;
+  for (const auto& word : words) {
+    if (std::find(out.begin(), out.end(), word) == out.end()) out.push_back(word);
   }
-  return list;
+  return out;
+}
+
+// The group as it is (nullopt: absent), and its creation when it is absent.
+Expected<std::optional<GroupRecord>> plan_group(SetupSystem& system, Plan& plan) {
+  const std::string& group_name = plan.options.group;
+  auto group = system.find_group(group_name);
+  if (!group) return group.error();
+  if (*group) {
+    plan.notes.push_back("group " + group_name + " exists (gid " + std::to_string((*group)->gid) +
+                         "); it is used as it is");
+    return group;
+  }
+  plan.changes.push_back(Change{
+      .kind = ChangeKind::group_create,
+      .target = group_name,
+      .before = {{"exists", false}},
+      .after = {{"exists", true}},
+      .summary = "create the system group " + group_name,
+      .why = "only its members may run the profiling binaries (and read tracefs with --tracefs-read)",
+      .command = "groupadd --system " + group_name});
+  return group;
 }
 
 Expected<void> plan_member(SetupSystem& system, Plan& plan, const std::string& user_name,
-                   const std::optional<GroupRecord>& group) {
+                           const std::optional<GroupRecord>& group) {
   const std::string& group_name = plan.options.group;
   auto user = system.find_user(user_name);
   if (!user) return user.error();
@@ -150,28 +168,29 @@ Expected<void> plan_member(SetupSystem& system, Plan& plan, const std::string& u
     return SysError::plain("user '" + user_name + "' does not exist; create it first (useradd " + user_name +
                            ") or leave out --user " + user_name);
   }
-  if (group) {
-    const auto& members = group->members;
-    if (std::find(members.begin(), members.end(), user_name) != members.end() || (*user)->gid == group->gid) {
-      plan.notes.push_back("user " + user_name + " is already a member of " + group_name);
-      return Ok{};
-    }
+  if (group && (group->lists(user_name) || (*user)->gid == group->gid)) {
+    plan.notes.push_back("user " + user_name + " is already a member of " + group_name);
+    return Ok{};
   }
-  Change change;
-  change.kind = ChangeKind::group_member;
-  change.target = user_name + ":" + group_name;
-  change.before = {{"member", false}};
-  change.after = {{"member", true}};
-  change.summary = "add user " + user_name + " to group " + group_name;
-  change.why = "members may run the binaries below; it takes effect at the user's next login";
-  change.command = "gpasswd -a " + user_name + " " + group_name;
-  plan.changes.push_back(change);
+  plan.changes.push_back(Change{
+      .kind = ChangeKind::group_member,
+      .target = user_name + ":" + group_name,
+      .before = {{"member", false}},
+      .after = {{"member", true}},
+      .summary = "add user " + user_name + " to group " + group_name,
+      .why = "members may run the binaries below; it takes effect at the user's next login",
+      .command = "gpasswd -a " + user_name + " " + group_name});
   return Ok{};
 }
 
-Expected<void> plan_binary(SetupSystem& system, Plan& plan, const std::string& path, std::optional<gid_t> gid,
-                   const std::string& caps_text, std::uint64_t caps_mask) {
-  const std::string& group_name = plan.options.group;
+// The capabilities every binary gets: libcap's text, and the mask.
+struct BinaryCaps {
+  std::string text;
+  std::uint64_t mask = 0;
+};
+
+// PATH's metadata, when it names a regular file a binary change may act on.
+Expected<FileMeta> binary_meta(SetupSystem& system, const std::string& path) {
   if (path.empty() || path[0] != '/') return SysError::plain("binary path '" + path + "' is not absolute");
   auto meta = system.stat(path);
   if (!meta) return meta.error();
@@ -182,33 +201,169 @@ Expected<void> plan_binary(SetupSystem& system, Plan& plan, const std::string& p
                            "); name the file itself, capabilities belong to it");
   }
   if (!S_ISREG((*meta)->mode)) return SysError::plain("binary " + path + " is not a regular file");
+  return **meta;
+}
+
+Expected<void> plan_binary(SetupSystem& system, Plan& plan, const std::string& path, std::optional<gid_t> gid,
+                           const BinaryCaps& caps) {
+  const std::string& group_name = plan.options.group;
+  auto meta = binary_meta(system, path);
+  if (!meta) return meta.error();
   auto current_caps = system.get_caps(path);
   if (!current_caps) return current_caps.error();
-  const bool holds = gid && (*meta)->uid == 0 && (*meta)->gid == *gid && (*meta)->permissions() == kBinaryMode &&
-                     *current_caps == caps_text;
-  if (holds) {
-    plan.notes.push_back("binary " + path + " is already root:" + group_name + " " + mode_text(kBinaryMode) +
-                         " with " + caps_text);
+  const std::string wanted = "root:" + group_name + " " + mode_text(kBinaryMode) + " with " + caps.text;
+  if (gid && meta->uid == 0 && meta->gid == *gid && meta->permissions() == kBinaryMode && *current_caps == caps.text) {
+    plan.notes.push_back("binary " + path + " is already " + wanted);
     return Ok{};
   }
-  Change change;
-  change.kind = ChangeKind::binary;
-  change.target = path;
-  change.before = {{"uid", (*meta)->uid},
-                   {"gid", (*meta)->gid},
-                   {"mode", (*meta)->permissions()},
-                   {"caps", *current_caps ? json(**current_caps) : json(nullptr)}};
-  change.after = {{"uid", 0}, {"group", group_name}, {"mode", kBinaryMode}, {"caps", caps_text}};
+  Change change{
+      .kind = ChangeKind::binary,
+      .target = path,
+      .before = {{"uid", meta->uid},
+                 {"gid", meta->gid},
+                 {"mode", meta->permissions()},
+                 {"caps", *current_caps ? json(**current_caps) : json(nullptr)}},
+      .after = {{"uid", 0}, {"group", group_name}, {"mode", kBinaryMode}, {"caps", caps.text}},
+      .summary = "make " + path + " " + wanted + " (was " + std::to_string(meta->uid) + ":" +
+                 std::to_string(meta->gid) + " " + mode_text(meta->permissions()) + ", caps " +
+                 current_caps->value_or("none") + ")",
+      .why = "only group " + group_name + " may execute it, and it gets exactly " + caps_to_text(caps.mask) +
+             " (the kernel's perf-security pattern); raw tracepoints need nothing else",
+      .command = "chown root:" + group_name + " " + shell_quote(path) + " && chmod " + mode_text(kBinaryMode) + " " +
+                 shell_quote(path) + " && setcap " + caps.text + " " + shell_quote(path) +
+                 "   # chown clears capabilities, so setcap comes last"};
   if (gid) change.after["gid"] = *gid;
-  change.summary = "make " + path + " root:" + group_name + " " + mode_text(kBinaryMode) + " with " + caps_text +
-                   " (was " + std::to_string((*meta)->uid) + ":" + std::to_string((*meta)->gid) + " " +
-                   mode_text((*meta)->permissions()) + ", caps " + current_caps->value_or("none") + ")";
-  change.why = "only group " + group_name + " may execute it, and it gets exactly " + caps_to_text(caps_mask) +
-               " (the kernel's perf-security pattern); raw tracepoints need nothing else";
-  change.command = "chown root:" + group_name + " " + shell_quote(path) + " && chmod " + mode_text(kBinaryMode) +
-                   " " + shell_quote(path) + " && setcap " + caps_text + " " + shell_quote(path) +
-                   "   # chown clears capabilities, so setcap comes last";
   plan.changes.push_back(change);
+  return Ok{};
+}
+
+// The files that keep tracefs access across reboots: the mount drop-in and the
+// oneshot unit, enabled.
+Expected<void> plan_unit_files(SetupSystem& system, Plan& plan) {
+  const std::string& group_name = plan.options.group;
+  if (auto planned = plan_file(system, plan, std::string(kMountDropIn), mount_dropin_text(group_name),
+                               "write the mount drop-in " + std::string(kMountDropIn),
+                               "makes gid=" + group_name + ",mode=0750 on tracefs persistent across reboots");
+      !planned) {
+    return planned;
+  }
+  if (auto planned = plan_file(system, plan, std::string(kTracefsUnit), tracefs_unit_text(group_name),
+                               "write the oneshot unit " + std::string(kTracefsUnit),
+                               "at every boot, takes group write away from tracefs files and makes event ids "
+                               "group-readable where gid= does not reach");
+      !planned) {
+    return planned;
+  }
+  return plan_unit_link(system, plan);
+}
+
+Change remount_change(const TracefsState& state, const std::string& group_name, std::optional<gid_t> gid) {
+  Change change{
+      .kind = ChangeKind::tracefs_mount,
+      .target = state.target,
+      .before = {{"uid", state.uid}, {"gid", state.gid}, {"mode", state.mode}, {"fs_options", state.fs_options}},
+      .after = {{"uid", state.uid}, {"group", group_name}, {"mode", kTracefsMode}},
+      .summary = "remount tracefs at " + state.target + " with gid=" + group_name + ",mode=" +
+                 mode_text(kTracefsMode) + " (now gid=" + std::to_string(state.gid) + ",mode=" +
+                 mode_text(state.mode) + ")",
+      .why = "group read-only access to tracefs now, for tools that read events/**/id",
+      .command = "mount -o remount,gid=" + group_name + ",mode=" + mode_text(kTracefsMode) + " " + state.target};
+  if (gid) change.after["gid"] = *gid;
+  return change;
+}
+
+// The tracefs files whose group or mode must change for GID, as they will be
+// after the remount when REMOUNT is set.
+Expected<void> plan_tracefs_nodes(SetupSystem& system, Plan& plan, const TracefsState& state, gid_t gid,
+                                  bool remount) {
+  auto nodes = system.walk_tracefs(state.target);
+  if (!nodes) return nodes.error();
+  if (remount) {
+    // Measured on 6.18: the remount gives every node the group; predict that.
+    for (auto& node : *nodes) node.meta.gid = gid;
+  }
+  const auto node_changes = tracefs_node_changes(state.target, *nodes, gid);
+  if (node_changes.empty()) return Ok{};
+  std::string names;
+  for (std::size_t i = 0; i < node_changes.size() && i < 4; ++i) {
+    names += (i != 0 ? ", " : "") + node_changes[i].path.substr(state.target.size() + 1);
+  }
+  if (node_changes.size() > 4) names += ", ...";
+  const std::string& group_name = plan.options.group;
+  plan.changes.push_back(Change{
+      .kind = ChangeKind::tracefs_nodes,
+      .target = state.target,
+      .before = {{"nodes", nodes_json(node_changes, false)}},
+      .after = {{"nodes", nodes_json(node_changes, true)}, {"group", group_name}},
+      .summary = "adjust " + std::to_string(node_changes.size()) + " tracefs file(s): " + names,
+      .why = "the group must be able to read event ids and write nothing (gid= would let it write trace_marker)",
+      .command = nodes_command(state.target, group_name, node_changes)});
+  return Ok{};
+}
+
+// The running tracefs: a remount with gid= and mode=, then single files.
+Expected<void> plan_live_tracefs(SetupSystem& system, Plan& plan, std::optional<gid_t> gid) {
+  auto tracefs = system.tracefs();
+  if (!tracefs) return tracefs.error();
+  if (!system.live()) {
+    plan.notes.push_back("--root " + system.root_dir() +
+                         ": only files are written there; the running kernel's tracefs is not touched");
+    return Ok{};
+  }
+  if (!*tracefs) {
+    plan.notes.push_back("tracefs is not mounted: nothing to change now; the drop-in applies when "
+                         "sys-kernel-tracing.mount mounts it at boot (or mount it: mount -t tracefs nodev "
+                         "/sys/kernel/tracing, and apply again)");
+    return Ok{};
+  }
+  const TracefsState& state = **tracefs;
+  const bool remount = !gid || state.gid != *gid || state.mode != kTracefsMode;
+  if (remount) plan.changes.push_back(remount_change(state, plan.options.group, gid));
+  return plan_tracefs_nodes(system, plan, state, gid.value_or(kGroupToBeCreated), remount);
+}
+
+// perf_event_paranoid, lowered to 2 only where a test proves it refuses the tool.
+Expected<void> plan_paranoid(SetupSystem& system, Plan& plan, std::uint64_t caps_mask) {
+  const ParanoidVerdict verdict = system.perf_event_blocked_by_paranoid(caps_mask);
+  if (!verdict.blocked) {
+    plan.notes.push_back("kernel.perf_event_paranoid is left as it is: " + verdict.evidence);
+    return Ok{};
+  }
+  if (auto planned = plan_file(system, plan, std::string(kSysctlFile), sysctl_file_text(),
+                               "write " + std::string(kSysctlFile) + " (kernel.perf_event_paranoid = 2)",
+                               verdict.evidence);
+      !planned) {
+    return planned;
+  }
+  plan.changes.push_back(Change{
+      .kind = ChangeKind::sysctl,
+      .target = std::string(kParanoidKey),
+      .before = {{"value", verdict.value}},
+      .after = {{"value", 2}},
+      .summary = "set kernel.perf_event_paranoid to 2 now (was " + std::to_string(verdict.value) + ")",
+      .why = verdict.evidence,
+      .command = "sysctl -w kernel.perf_event_paranoid=2"});
+  return Ok{};
+}
+
+// Everything --tracefs-read adds, or why tracefs is left alone without it.
+Expected<void> plan_tracefs_access(SetupSystem& system, Plan& plan, std::optional<gid_t> gid,
+                                   std::uint64_t caps_mask) {
+  if (!plan.options.tracefs_read) {
+    plan.notes.push_back("tracefs is left as it is: raw-tracepoint tools such as syscount do not use it "
+                         "(give --tracefs-read for tools that attach perf-event tracepoints)");
+    plan.notes.push_back("kernel.perf_event_paranoid is left as it is: raw tracepoints do not use perf_event_open");
+    return Ok{};
+  }
+  if (auto planned = plan_unit_files(system, plan); !planned) return planned;
+  if (auto planned = plan_live_tracefs(system, plan, gid); !planned) return planned;
+  if (system.live()) {
+    if (auto planned = plan_paranoid(system, plan, caps_mask); !planned) return planned;
+  }
+  if (system.live() && !system.systemd_running()) {
+    plan.notes.push_back("PID 1 is not systemd: the unit files are written and take effect at the next boot "
+                         "under systemd; the live tracefs change is made now");
+  }
   return Ok{};
 }
 
@@ -319,153 +474,35 @@ std::vector<NodeChange> tracefs_node_changes(const std::string& target, const st
   return changes;
 }
 
+json nodes_json(const std::vector<NodeChange>& nodes, bool after) {
+  json list = json::array();
+  for (const auto& node : nodes) {
+    json item = {{"path", node.path}, {"mode", after ? node.mode : node.before.permissions()}};
+    if (node.gid != node.before.gid) item["gid"] = after ? node.gid : node.before.gid;
+    list.push_back(item);
+  }
+  return list;
+}
+
 Expected<Plan> make_plan(SetupSystem& system, const SetupOptions& options) {
-  Plan plan;
-  plan.options = options;
-  const std::string& group_name = options.group;
-  if (!valid_group_name(group_name)) {
-    return SysError::plain("invalid group name '" + group_name + "' (lower case letters, digits, _ and -)");
+  if (!valid_group_name(options.group)) {
+    return SysError::plain("invalid group name '" + options.group + "' (lower case letters, digits, _ and -)");
   }
   auto caps_text = binary_caps_text(options.caps);
   if (!caps_text) return caps_text.error();
-  const std::uint64_t caps_mask = parse_cap_list(options.caps).value_or(0);
+  const BinaryCaps caps{*caps_text, parse_cap_list(options.caps).value_or(0)};
 
-  // The group.
-  auto group = system.find_group(group_name);
+  Plan plan{options, {}, {}};
+  auto group = plan_group(system, plan);
   if (!group) return group.error();
-  std::optional<gid_t> gid;
-  if (*group) {
-    gid = (*group)->gid;
-    plan.notes.push_back("group " + group_name + " exists (gid " + std::to_string(*gid) + "); it is used as it is");
-  } else {
-    Change change;
-    change.kind = ChangeKind::group_create;
-    change.target = group_name;
-    change.before = {{"exists", false}};
-    change.after = {{"exists", true}};
-    change.summary = "create the system group " + group_name;
-    change.why = "only its members may run the profiling binaries (and read tracefs with --tracefs-read)";
-    change.command = "groupadd --system " + group_name;
-    plan.changes.push_back(change);
+  const std::optional<gid_t> gid = *group ? std::optional<gid_t>((*group)->gid) : std::nullopt;
+  for (const auto& user : distinct(options.users)) {
+    if (auto planned = plan_member(system, plan, user, *group); !planned) return planned.error();
   }
-
-  // Its members.
-  std::vector<std::string> seen;
-  for (const auto& user_name : options.users) {
-    if (std::find(seen.begin(), seen.end(), user_name) != seen.end()) continue;
-    seen.push_back(user_name);
-    if (auto status = plan_member(system, plan, user_name, *group); !status) return status.error();
+  for (const auto& path : distinct(options.binaries)) {
+    if (auto planned = plan_binary(system, plan, path, gid, caps); !planned) return planned.error();
   }
-
-  // The binaries.
-  seen.clear();
-  for (const auto& path : options.binaries) {
-    if (std::find(seen.begin(), seen.end(), path) != seen.end()) continue;
-    seen.push_back(path);
-    if (auto status = plan_binary(system, plan, path, gid, *caps_text, caps_mask); !status) return status.error();
-  }
-
-  if (!options.tracefs_read) {
-    plan.notes.push_back("tracefs is left as it is: raw-tracepoint tools such as syscount do not use it "
-                         "(give --tracefs-read for tools that attach perf-event tracepoints)");
-    plan.notes.push_back("kernel.perf_event_paranoid is left as it is: raw tracepoints do not use perf_event_open");
-  } else {
-    auto dropin = file_change(system, std::string(kMountDropIn), mount_dropin_text(group_name),
-                              "write the mount drop-in " + std::string(kMountDropIn),
-                              "makes gid=" + group_name + ",mode=0750 on tracefs persistent across reboots");
-    if (!dropin) return dropin.error();
-    if (*dropin) plan.changes.push_back(**dropin);
-    auto unit = file_change(system, std::string(kTracefsUnit), tracefs_unit_text(group_name),
-                            "write the oneshot unit " + std::string(kTracefsUnit),
-                            "at every boot, takes group write away from tracefs files and makes event ids "
-                            "group-readable where gid= does not reach");
-    if (!unit) return unit.error();
-    if (*unit) plan.changes.push_back(**unit);
-    auto link = link_change(system, std::string(kTracefsUnitLink), std::string(kTracefsUnit),
-                            "enable " + std::string(kTracefsUnitName) + " (link in sysinit.target.wants)",
-                            "so that it runs at boot, after tracefs is mounted");
-    if (!link) return link.error();
-    if (*link) plan.changes.push_back(**link);
-
-    auto tracefs = system.tracefs();
-    if (!tracefs) return tracefs.error();
-    if (!system.live()) {
-      plan.notes.push_back("--root " + system.root_dir() +
-                           ": only files are written there; the running kernel's tracefs is not touched");
-    } else if (!*tracefs) {
-      plan.notes.push_back("tracefs is not mounted: nothing to change now; the drop-in applies when "
-                           "sys-kernel-tracing.mount mounts it at boot (or mount it: mount -t tracefs nodev "
-                           "/sys/kernel/tracing, and apply again)");
-    } else {
-      const TracefsState& state = **tracefs;
-      const gid_t wanted_gid = gid.value_or(kGroupToBeCreated);
-      const bool remount = !gid || state.gid != *gid || state.mode != kTracefsMode;
-      if (remount) {
-        Change change;
-        change.kind = ChangeKind::tracefs_mount;
-        change.target = state.target;
-        change.before = {{"uid", state.uid}, {"gid", state.gid}, {"mode", state.mode}, {"fs_options", state.fs_options}};
-        change.after = {{"uid", state.uid}, {"group", group_name}, {"mode", kTracefsMode}};
-        if (gid) change.after["gid"] = *gid;
-        change.summary = "remount tracefs at " + state.target + " with gid=" + group_name + ",mode=" +
-                         mode_text(kTracefsMode) + " (now gid=" + std::to_string(state.gid) + ",mode=" +
-                         mode_text(state.mode) + ")";
-        change.why = "group read-only access to tracefs now, for tools that read events/**/id";
-        change.command = "mount -o remount,gid=" + group_name + ",mode=" + mode_text(kTracefsMode) + " " + state.target;
-        plan.changes.push_back(change);
-      }
-      auto nodes = system.walk_tracefs(state.target);
-      if (!nodes) return nodes.error();
-      if (remount) {
-        // Measured on 6.18: the remount gives every node the group; predict that.
-        for (auto& node : *nodes) node.meta.gid = wanted_gid;
-      }
-      const auto node_changes = tracefs_node_changes(state.target, *nodes, wanted_gid);
-      if (!node_changes.empty()) {
-        Change change;
-        change.kind = ChangeKind::tracefs_nodes;
-        change.target = state.target;
-        change.before = {{"nodes", nodes_json(node_changes, false)}};
-        change.after = {{"nodes", nodes_json(node_changes, true)}, {"group", group_name}};
-        std::string names;
-        for (std::size_t i = 0; i < node_changes.size() && i < 4; ++i) {
-          names += (i != 0 ? ", " : "") + node_changes[i].path.substr(state.target.size() + 1);
-        }
-        if (node_changes.size() > 4) names += ", ...";
-        change.summary = "adjust " + std::to_string(node_changes.size()) + " tracefs file(s): " + names;
-        change.why = "the group must be able to read event ids and write nothing (gid= would let it write "
-                     "trace_marker)";
-        change.command = nodes_command(state.target, group_name, node_changes);
-        plan.changes.push_back(change);
-      }
-    }
-
-    if (system.live()) {
-      const ParanoidVerdict verdict = system.perf_event_blocked_by_paranoid(caps_mask);
-      if (verdict.blocked) {
-        auto sysctl_file = file_change(system, std::string(kSysctlFile), sysctl_file_text(),
-                                       "write " + std::string(kSysctlFile) + " (kernel.perf_event_paranoid = 2)",
-                                       verdict.evidence);
-        if (!sysctl_file) return sysctl_file.error();
-        if (*sysctl_file) plan.changes.push_back(**sysctl_file);
-        Change change;
-        change.kind = ChangeKind::sysctl;
-        change.target = std::string(kParanoidKey);
-        change.before = {{"value", verdict.value}};
-        change.after = {{"value", 2}};
-        change.summary = "set kernel.perf_event_paranoid to 2 now (was " + std::to_string(verdict.value) + ")";
-        change.why = verdict.evidence;
-        change.command = "sysctl -w kernel.perf_event_paranoid=2";
-        plan.changes.push_back(change);
-      } else {
-        plan.notes.push_back("kernel.perf_event_paranoid is left as it is: " + verdict.evidence);
-      }
-    }
-    if (system.live() && !system.systemd_running()) {
-      plan.notes.push_back("PID 1 is not systemd: the unit files are written and take effect at the next boot "
-                           "under systemd; the live tracefs change is made now");
-    }
-  }
+  if (auto planned = plan_tracefs_access(system, plan, gid, caps.mask); !planned) return planned.error();
   plan.notes.push_back("kernel.unprivileged_bpf_disabled and kernel.kptr_restrict are never changed: CAP_BPF "
                        "makes unprivileged BPF unnecessary, and kptr_restrict does not affect loading or attaching");
   return plan;

@@ -91,5 +91,10 @@ struct NodeChange {
 };
 std::vector<NodeChange> tracefs_node_changes(const std::string& target, const std::vector<TracefsNode>& nodes,
                                              gid_t gid);
+// NODES as a journal records them: path and mode, before or AFTER the change.
+// A gid is recorded only where the change sets it: the others follow the
+// mount's gid=, and restoring them by hand after the remount is undone would
+// hand them back to the group.
+nlohmann::json nodes_json(const std::vector<NodeChange>& nodes, bool after);
 
 }  // namespace bpfready

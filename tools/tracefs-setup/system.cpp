@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/perf_event.h>
-#include <pwd.h>
 #include <sys/capability.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -12,8 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -31,18 +32,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const auto& w : words) {
-    if (!out.empty()) out += ' ';
-    out += w;
-  }
-  return out;
-}
-
-// /etc/group or /etc/passwd of a root tree: colon-separated records.
-std::vector<std::vector<std::string>> read_colon_file(const fs::path& file) {
-  std::vector<std::vector<std::string>> records;
+// The fields of NAME's record in a colon-separated account file of a root
+// tree (/etc/group, /etc/passwd) that has at least MIN_FIELDS; nullopt: none.
+std::optional<std::vector<std::string>> find_record(const fs::path& file, const std::string& name,
+                                                    std::size_t min_fields) {
   std::ifstream in(file);
   std::string line;
   while (std::getline(in, line)) {
@@ -51,13 +44,13 @@ std::vector<std::vector<std::string>> read_colon_file(const fs::path& file) {
     std::string field;
     std::istringstream stream(line);
     while (std::getline(stream, field, ':')) fields.push_back(field);
-    if (!line.empty() && line.back() == ':') fields.emplace_back();
-    records.push_back(std::move(fields));
+    if (line.back() == ':') fields.emplace_back();
+    if (fields.size() >= min_fields && fields[0] == name) return fields;
   }
-  return records;
+  return std::nullopt;
 }
 
-std::vector<std::string> split_members(const std::string& text) { return split(text, ","); }
+FileMeta meta_of(const struct stat& st) { return FileMeta{st.st_mode, st.st_uid, st.st_gid}; }
 
 class LiveSystem final : public SetupSystem {
  public:
@@ -67,36 +60,20 @@ class LiveSystem final : public SetupSystem {
   [[nodiscard]] std::string root_dir() const override { return root_.root().string(); }
 
   Expected<std::optional<GroupRecord>> find_group(const std::string& name) override {
-    if (live()) {
-      std::array<char, 65536> buffer{};
-      struct group entry {};
-      struct group* found = nullptr;
-      const int rc = getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found);
-      if (rc != 0) return SysError::from_errno(rc, "look up group " + name);
-      if (found == nullptr) return std::optional<GroupRecord>{};
-      GroupRecord record{found->gr_name, found->gr_gid, {}};
-      for (char** member = found->gr_mem; member != nullptr && *member != nullptr; ++member) {
-        record.members.emplace_back(*member);
-      }
-      return std::optional<GroupRecord>{record};
-    }
-    for (const auto& fields : read_colon_file(root_.path("/etc/group"))) {
-      if (fields.size() < 3 || fields[0] != name) continue;
-      GroupRecord record{fields[0], static_cast<gid_t>(std::stoul(fields[2])), {}};
-      if (fields.size() > 3) record.members = split_members(fields[3]);
-      return std::optional<GroupRecord>{record};
-    }
-    return std::optional<GroupRecord>{};
+    if (live()) return find_live_group(name);
+    const auto fields = find_record(root_.path("/etc/group"), name, 3);
+    if (!fields) return std::optional<GroupRecord>{};
+    GroupRecord record{(*fields)[0], static_cast<gid_t>(std::stoul((*fields)[2])), {}};
+    if (fields->size() > 3) record.members = split((*fields)[3], ",");
+    return std::optional<GroupRecord>{record};
   }
 
   Expected<std::optional<UserRecord>> find_user(const std::string& name) override {
     if (live()) return find_user_by_name(name);
-    for (const auto& fields : read_colon_file(root_.path("/etc/passwd"))) {
-      if (fields.size() < 4 || fields[0] != name) continue;
-      return std::optional<UserRecord>{UserRecord{fields[0], static_cast<uid_t>(std::stoul(fields[2])),
-                                                  static_cast<gid_t>(std::stoul(fields[3]))}};
-    }
-    return std::optional<UserRecord>{};
+    const auto fields = find_record(root_.path("/etc/passwd"), name, 4);
+    if (!fields) return std::optional<UserRecord>{};
+    return std::optional<UserRecord>{UserRecord{(*fields)[0], static_cast<uid_t>(std::stoul((*fields)[2])),
+                                                static_cast<gid_t>(std::stoul((*fields)[3]))}};
   }
 
   Expected<gid_t> create_group(const std::string& name) override {
@@ -121,7 +98,7 @@ class LiveSystem final : public SetupSystem {
       if (errno == ENOENT || errno == ENOTDIR) return std::optional<FileMeta>{};
       return SysError::from_errno(errno, "stat " + path);
     }
-    return std::optional<FileMeta>{FileMeta{st.st_mode, st.st_uid, st.st_gid}};
+    return std::optional<FileMeta>{meta_of(st)};
   }
 
   Expected<void> chown(const std::string& path, uid_t uid, gid_t gid) override {
@@ -273,7 +250,7 @@ class LiveSystem final : public SetupSystem {
     std::vector<TracefsNode> nodes;
     struct stat st {};
     if (::lstat(target.c_str(), &st) != 0) return SysError::from_errno(errno, "stat " + target);
-    nodes.push_back({target, FileMeta{st.st_mode, st.st_uid, st.st_gid}});
+    nodes.push_back({target, meta_of(st)});
     std::error_code error;
     fs::recursive_directory_iterator it(target, fs::directory_options::skip_permission_denied, error);
     if (error) return SysError::from_errno(error.value(), "list " + target);
@@ -281,7 +258,7 @@ class LiveSystem final : public SetupSystem {
       if (error) return SysError::from_errno(error.value(), "list " + target);
       const std::string path = it->path().string();
       if (::lstat(path.c_str(), &st) != 0) continue;  // an instance removed meanwhile
-      nodes.push_back({path, FileMeta{st.st_mode, st.st_uid, st.st_gid}});
+      nodes.push_back({path, meta_of(st)});
     }
     return nodes;
   }
@@ -308,8 +285,7 @@ class LiveSystem final : public SetupSystem {
     const std::string path = sysctl_path(key);
     const Fd file(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!file.valid()) return SysError::from_errno(errno, "open " + path);
-    const std::string text = std::to_string(value) + "\n";
-    if (::write(file.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    if (!write_all(file.get(), std::to_string(value) + "\n")) {
       return SysError::from_errno(errno, "write " + key + "=" + std::to_string(value));
     }
     return Ok{};
@@ -322,6 +298,20 @@ class LiveSystem final : public SetupSystem {
 
  private:
   [[nodiscard]] std::string mapped(const std::string& path) const { return root_.path(path).string(); }
+
+  static Expected<std::optional<GroupRecord>> find_live_group(const std::string& name) {
+    std::array<char, 65536> buffer{};
+    struct group entry {};
+    struct group* found = nullptr;
+    const int rc = getgrnam_r(name.c_str(), &entry, buffer.data(), buffer.size(), &found);
+    if (rc != 0) return SysError::from_errno(rc, "look up group " + name);
+    if (found == nullptr) return std::optional<GroupRecord>{};
+    GroupRecord record{found->gr_name, found->gr_gid, {}};
+    for (char** member = found->gr_mem; member != nullptr && *member != nullptr; ++member) {
+      record.members.emplace_back(*member);
+    }
+    return std::optional<GroupRecord>{record};
+  }
 
   [[nodiscard]] std::vector<std::string> with_root(std::vector<std::string> argv) const {
     if (!live()) argv.insert(argv.begin() + 1, {"--root", root_.root().string()});
@@ -402,7 +392,22 @@ ParanoidVerdict LiveSystem::perf_event_blocked_by_paranoid(std::uint64_t caps) {
 
 }  // namespace
 
+bool GroupRecord::lists(const std::string& user) const {
+  return std::find(members.begin(), members.end(), user) != members.end();
+}
+
 std::unique_ptr<SetupSystem> make_live_system(const std::string& root) { return std::make_unique<LiveSystem>(root); }
+
+Expected<std::vector<std::string>> missing_parents(SetupSystem& system, const std::string& path) {
+  std::vector<std::string> missing;
+  for (auto dir = fs::path(path).parent_path(); dir != dir.root_path(); dir = dir.parent_path()) {
+    auto meta = system.stat(dir.string());
+    if (!meta) return meta.error();
+    if (*meta) break;
+    missing.insert(missing.begin(), dir.string());
+  }
+  return missing;
+}
 
 Expected<void> run_command(const std::vector<std::string>& argv) {
   if (argv.empty()) return SysError::plain("empty command");

@@ -1,6 +1,6 @@
 // The operations tracefs-setup performs on a host, behind one interface.
 //
-// setup_apply.cpp decides what to change; this interface changes it. The live
+// plan.cpp decides what to change; this interface changes it. The live
 // implementation works on the running host (accounts through groupadd and
 // gpasswd, capabilities through libcap, tracefs through mount(2)); with a
 // root other than "/" it writes files and accounts inside that tree instead
@@ -26,6 +26,8 @@ struct GroupRecord {
   std::string name;
   gid_t gid = 0;
   std::vector<std::string> members;  // supplementary members, as listed in the group database
+
+  [[nodiscard]] bool lists(const std::string& user) const;  // among the supplementary members
 };
 
 // The superblock options of the mounted tracefs that tracefs-setup touches.
@@ -115,8 +117,11 @@ class SetupSystem {
 // The running host, or a root tree when ROOT is not "/".
 std::unique_ptr<SetupSystem> make_live_system(const std::string& root);
 
+// The directories above PATH (absolute on the target) that do not exist,
+// outermost first: what must be made to create PATH.
+Expected<std::vector<std::string>> missing_parents(SetupSystem& system, const std::string& path);
+
 // Runs ARGV (no shell) and waits. The error carries its stderr.
 Expected<void> run_command(const std::vector<std::string>& argv);
-
 
 }  // namespace bpfready

@@ -138,6 +138,7 @@ TEST(Predict, RemediesWithoutANamedUserOrBinary) {
   const auto snap = load_host("debian12-vm-6.18");
   auto me = alice(kBpf | kPerfmon);
   me.name = "this process";
+  me.this_process = true;
   const auto perf = predict(snap, me, ProbeFlavour::perf_tp, "");
   EXPECT_EQ(perf.remedy, "sudo tracefs-setup apply --tracefs-read --user $USER");
   const auto load = predict(snap, alice(0), ProbeFlavour::raw_tp, "");
@@ -282,8 +283,7 @@ TEST(PredictTracefs, NotMountedOnlyStopsPerfTp) {
 
 TEST(PredictTracefs, MissingEventFileIsEnoent) {
   auto snap = load_host("debian12-vm-6.18");
-  snap.tracefs_id_chain[3].meta.reset();
-  snap.tracefs_id_chain[3].error = "stat /sys/kernel/tracing/events/raw_syscalls/sys_enter: No such file or directory";
+  snap.tracefs_id_chain[3].meta = SysError::from_errno(ENOENT, "stat /sys/kernel/tracing/events/raw_syscalls/sys_enter");
   const auto p = predict(snap, alice(kSysAdmin | kDacRead), ProbeFlavour::perf_tp, kBinary);
   EXPECT_FALSE(p.ok);
   EXPECT_EQ(p.errnum, ENOENT);
@@ -293,8 +293,7 @@ TEST(PredictTracefs, MissingEventFileIsEnoent) {
 
 TEST(PredictTracefs, UnstatablePathIsEaccesButUncertain) {
   auto snap = load_host("debian12-vm-6.18");
-  snap.tracefs_id_chain[1].meta.reset();
-  snap.tracefs_id_chain[1].error = "stat /sys/kernel/tracing/events: Permission denied";
+  snap.tracefs_id_chain[1].meta = SysError::from_errno(EACCES, "stat /sys/kernel/tracing/events");
   const auto p = predict(snap, alice(kBpf | kPerfmon | kDacRead), ProbeFlavour::perf_tp, kBinary);
   EXPECT_FALSE(p.ok);
   EXPECT_EQ(p.stage, ProbeStage::tracefs_id);
@@ -305,16 +304,15 @@ TEST(PredictTracefs, UnstatablePathIsEaccesButUncertain) {
 TEST(PredictTracefs, LiveOpenResultDecidesForThisProcessWhenAParentIsHidden) {
   auto snap = load_host("debian12-vm-6.18");
   snap.tracefs_id_chain[0].meta->mode = S_IFDIR | 0711;  // the root may be entered; events cannot be inspected
-  snap.tracefs_id_chain[1].meta.reset();
-  snap.tracefs_id_chain[1].error = "stat /sys/kernel/tracing/events: Permission denied";
+  snap.tracefs_id_chain[1].meta = SysError::from_errno(EACCES, "stat /sys/kernel/tracing/events");
   auto me = alice(kBpf | kPerfmon);
   me.name = "this process";
+  me.this_process = true;
 
-  snap.tracefs_id_readable = true;
+  snap.tracefs_id_open = Expected<void>(Ok{});
   EXPECT_TRUE(predict(snap, me, ProbeFlavour::perf_tp, kBinary).ok);
 
-  snap.tracefs_id_readable = false;
-  snap.tracefs_id_error = "open /sys/kernel/tracing/events/raw_syscalls/sys_enter/id: Permission denied";
+  snap.tracefs_id_open = Expected<void>(SysError::from_errno(EACCES, "open /sys/kernel/tracing/events/raw_syscalls/sys_enter/id"));
   const auto p = predict(snap, me, ProbeFlavour::perf_tp, kBinary);
   EXPECT_FALSE(p.ok);
   EXPECT_EQ(p.errnum, EACCES);

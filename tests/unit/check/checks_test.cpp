@@ -485,17 +485,17 @@ TEST(CapabilityChecks, BinaryFileCaps) {
   auto r = run_one(s, "caps.binary");
   EXPECT_EQ(r.status, Status::pass);
   EXPECT_EQ(evidence(r, "file_caps"), "none");
-  s.binary_caps = FileCaps{kBpfPerfmon, 0, true, "cap_bpf,cap_perfmon=ep"};
+  s.binary_caps = std::optional<FileCaps>{FileCaps{kBpfPerfmon, 0, true, "cap_bpf,cap_perfmon=ep"}};
   r = run_one(s, "caps.binary");
   EXPECT_EQ(r.status, Status::pass);
   EXPECT_EQ(evidence(r, "file_caps"), "cap_bpf,cap_perfmon=ep");
-  s.binary_caps = FileCaps{kBpfPerfmon | cap_bit(kCapSysAdmin), 0, true, "cap_sys_admin,cap_bpf,cap_perfmon=ep"};
+  s.binary_caps = std::optional<FileCaps>{FileCaps{kBpfPerfmon | cap_bit(kCapSysAdmin), 0, true, "cap_sys_admin,cap_bpf,cap_perfmon=ep"}};
   r = run_one(s, "caps.binary");
   EXPECT_EQ(r.status, Status::warn);
   EXPECT_TRUE(r.security_finding);
   EXPECT_TRUE(contains(r.reason, "cap_sys_admin"));
   EXPECT_EQ(r.remedy, "sudo setcap cap_bpf,cap_perfmon=ep /usr/bin/syscount");
-  s.binary_caps_error = "read capabilities of /usr/bin/syscount: Permission denied";
+  s.binary_caps = SysError::from_errno(EACCES, "read capabilities of /usr/bin/syscount");
   EXPECT_EQ(run_one(s, "caps.binary").status, Status::error);
 }
 
@@ -503,7 +503,7 @@ TEST(TracefsChecks, Mounted) {
   auto s = vm();
   auto r = run_one(s, "tracefs.mounted");
   EXPECT_EQ(evidence(r, "target"), "/sys/kernel/tracing");
-  s.mounts_error = "parse /proc/self/mountinfo: No such file or directory";
+  s.mounts = SysError::from_errno(ENOENT, "parse /proc/self/mountinfo");
   EXPECT_EQ(run_one(s, "tracefs.mounted").status, Status::error);
   r = run_one(load_host("container-no-tracefs"), "tracefs.mounted");
   EXPECT_TRUE(contains(r.reason, "raw-tracepoint tools do not need it"));
@@ -525,8 +525,7 @@ TEST(TracefsChecks, Mode) {
   EXPECT_TRUE(contains(r.reason, "writable by group 1001"));
   EXPECT_TRUE(contains(r.remedy, "chmod g-w /sys/kernel/tracing"));
 
-  s.tracefs_id_chain.front().meta.reset();
-  s.tracefs_id_chain.front().error = "stat /sys/kernel/tracing: Permission denied";
+  s.tracefs_id_chain.front().meta = SysError::from_errno(EACCES, "stat /sys/kernel/tracing");
   r = run_one(s, "tracefs.mode");
   EXPECT_EQ(r.status, Status::error);
   EXPECT_TRUE(contains(r.reason, "Permission denied"));
@@ -542,10 +541,9 @@ TEST(TracefsChecks, EventIdFromTheModelAndFromTheLiveOpen) {
   EXPECT_EQ(evidence(r, "/sys/kernel/tracing"), "0700 0:0");
   EXPECT_EQ(evidence(r, "/sys/kernel/tracing/events/raw_syscalls/sys_enter/id"), "0440 0:0");
 
-  s.tracefs_id_readable = true;  // as a live run that could open the file reports
+  s.tracefs_id_open = Expected<void>(Ok{});  // as a live run that could open the file reports
   EXPECT_EQ(run_one(s, "tracefs.event_id").status, Status::pass);
-  s.tracefs_id_readable = false;
-  s.tracefs_id_error = "open /sys/kernel/tracing/events/raw_syscalls/sys_enter/id: Permission denied";
+  s.tracefs_id_open = Expected<void>(SysError::from_errno(EACCES, "open /sys/kernel/tracing/events/raw_syscalls/sys_enter/id"));
   r = run_one(s, "tracefs.event_id");
   EXPECT_EQ(r.status, Status::fail);
   EXPECT_TRUE(contains(r.reason, "Permission denied"));
@@ -726,7 +724,7 @@ TEST(Verdicts, UncertainPredictionsAreNotMismatches) {
   for (const char* p : {"/sys/kernel/tracing", "/sys/kernel/tracing/events", "/sys/kernel/tracing/events/raw_syscalls",
                         "/sys/kernel/tracing/events/raw_syscalls/sys_enter",
                         "/sys/kernel/tracing/events/raw_syscalls/sys_enter/id"}) {
-    container.tracefs_id_chain.push_back(PathFact{p, FileMeta{S_IFDIR | 0755, 0, 0}, {}});
+    container.tracefs_id_chain.push_back(PathFact{p, FileMeta{S_IFDIR | 0755, 0, 0}});
   }
   container.probe_perf_tp = outcome(ProbeFlavour::perf_tp, true, ProbeStage::readback, 0);
   const auto perf = verdict(derive_verdicts(container, subject_from_snapshot(container), ""), "perf_tp");

@@ -1,9 +1,11 @@
 // The pure parsers, capability names, mountinfo through libmount, and the
 // SystemRoot path mapping.
 #include <gtest/gtest.h>
+#include <sys/capability.h>
 
 #include <string>
 
+#include "libcheck/access.h"
 #include "libcheck/caps.h"
 #include "libcheck/mounts.h"
 #include "libcheck/parse.h"
@@ -214,9 +216,13 @@ TEST(ParseProcStatus, ReadsIdsGroupsAndCapabilitySets) {
   EXPECT_EQ(creds->cap_effective, cap_bit(kCapBpf) | cap_bit(kCapPerfmon));
   EXPECT_EQ(creds->cap_bounding, 0x1ffffffffffULL);
   EXPECT_EQ(creds->cap_ambient, 0U);
-  EXPECT_TRUE(creds->in_group(101));   // effective gid
-  EXPECT_TRUE(creds->in_group(1001));  // supplementary
-  EXPECT_FALSE(creds->in_group(100));  // the real gid does not count
+  // Permission checks see the effective gid and the supplementary groups.
+  Snapshot snapshot;
+  snapshot.creds = creds;
+  const Subject self = subject_from_snapshot(snapshot);
+  EXPECT_TRUE(self.in_group(101));   // effective gid
+  EXPECT_TRUE(self.in_group(1001));  // supplementary
+  EXPECT_FALSE(self.in_group(100));  // the real gid does not count
 }
 
 TEST(ParseProcStatus, EmptyGroupsLineIsNoGroups) {
@@ -224,7 +230,7 @@ TEST(ParseProcStatus, EmptyGroupsLineIsNoGroups) {
   ASSERT_TRUE(creds.has_value());
   EXPECT_TRUE(creds->groups.empty());
   EXPECT_TRUE(has_cap(creds->cap_effective, kCapSysAdmin));
-  EXPECT_FALSE(has_cap(creds->cap_effective, kCapSysResource));
+  EXPECT_FALSE(has_cap(creds->cap_effective, CAP_SYS_RESOURCE));
 }
 
 TEST(ParseProcStatus, MissingOrBrokenFieldsAreNotCredentials) {
@@ -263,6 +269,13 @@ TEST(SplitTrim, DropEmptyPiecesAndEdgeWhitespace) {
   EXPECT_EQ(trim(" \t x y \r\n"), "x y");
   EXPECT_EQ(trim("   "), "");
   EXPECT_EQ(trim(""), "");
+}
+
+TEST(Join, PutsTheSeparatorBetweenWordsOnly) {
+  EXPECT_EQ(join({"groupadd", "--system", "bpfready"}), "groupadd --system bpfready");
+  EXPECT_EQ(join({"a", "b"}, ","), "a,b");
+  EXPECT_EQ(join({"one"}), "one");
+  EXPECT_EQ(join({}), "");
 }
 
 // ---- capabilities (libcap) -------------------------------------------------------------

@@ -155,6 +155,33 @@ TEST(RenderJson, EmptyReport) {
   EXPECT_EQ(doc.at("summary").at("pass"), 0);
 }
 
+// ebpf_diag --check: no verdicts, and the selected checks decide the exit code.
+TEST(RenderJson, SelectedChecksDecideExitCodeAndReady) {
+  const auto snap = load_host("container-no-tracefs");
+  Report report;
+  report.selected_checks_only = true;
+  report.checks = run_checks(snap, {"caps.effective"});
+  ASSERT_EQ(report.checks.size(), 1U);
+  ASSERT_EQ(report.checks[0].status, Status::fail);
+  EXPECT_EQ(exit_code(report), 1);
+  auto doc = render_json(report);
+  EXPECT_EQ(doc.at("exit_code"), 1);
+  EXPECT_FALSE(doc.at("ready").get<bool>());
+  EXPECT_TRUE(doc.at("verdicts").empty());
+
+  for (const auto status : {Status::error, Status::pass, Status::warn, Status::skip}) {
+    report.checks[0].status = status;
+    EXPECT_EQ(exit_code(report), status == Status::error ? 1 : 0) << to_string(status);
+  }
+  doc = render_json(report);
+  EXPECT_EQ(doc.at("exit_code"), 0);
+  EXPECT_TRUE(doc.at("ready").get<bool>());
+
+  report.selected_checks_only = false;  // the verdicts decide again: none is not ready
+  report.checks[0].status = Status::fail;
+  EXPECT_EQ(exit_code(report), 0);
+}
+
 // ---- Prometheus -------------------------------------------------------------------------------
 
 // One line of the text exposition format (0.0.4): HELP, TYPE, or a sample.

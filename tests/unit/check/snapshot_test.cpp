@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <string>
 
+#include "libcheck/access.h"
 #include "libcheck/caps.h"
 #include "libcheck/snapshot.h"
 #include "support/unit.h"
@@ -45,8 +46,8 @@ TEST(SnapshotFixture, DebianVmIsReadCompletely) {
   EXPECT_EQ(s.memlock_limit_bytes, 8388608);
 
   EXPECT_TRUE(s.binary_path.empty());  // fixtures name no binary
-  EXPECT_FALSE(s.binary_caps.has_value());
-  EXPECT_TRUE(s.mounts_error.empty());
+  EXPECT_FALSE(s.binary_file_caps().has_value());
+  EXPECT_TRUE(s.mounts.has_value());
   ASSERT_TRUE(s.tracefs.has_value());
   EXPECT_EQ(s.tracefs_dir(), "/sys/kernel/tracing");
   EXPECT_FALSE(s.debugfs.has_value());
@@ -61,12 +62,12 @@ TEST(SnapshotFixture, DebianVmIsReadCompletely) {
   for (std::size_t i = 0; i < 5; ++i) {
     const auto& fact = s.tracefs_id_chain[i];
     EXPECT_EQ(fact.path, paths[i]);
-    ASSERT_TRUE(fact.meta.has_value()) << fact.path << ": " << fact.error;
+    ASSERT_TRUE(fact.meta.has_value()) << fact.path << ": " << fact.meta.error().message;
     EXPECT_EQ(fact.meta->permissions(), modes[i]) << fact.path;
     EXPECT_EQ(fact.meta->uid, 0U);
     EXPECT_EQ(fact.meta->gid, 0U);
   }
-  EXPECT_FALSE(s.tracefs_id_readable.has_value()) << "a fixture must not open files as this process";
+  EXPECT_FALSE(s.tracefs_id_open.has_value()) << "a fixture must not open files as this process";
   EXPECT_FALSE(s.probe_raw_tp.has_value());
   EXPECT_FALSE(s.probe_perf_tp.has_value());
 }
@@ -101,7 +102,7 @@ TEST(SnapshotFixture, ContainerHasNoTracefsAndNoConfig) {
   EXPECT_FALSE(s.tracefs.has_value());
   EXPECT_TRUE(s.tracefs_id_chain.empty());
   EXPECT_EQ(s.tracefs_dir(), "");
-  EXPECT_FALSE(s.mounts.empty());
+  EXPECT_FALSE(s.mounts->empty());
   EXPECT_FALSE(s.securityfs_mounted);
   EXPECT_FALSE(s.lockdown.has_value());
   ASSERT_TRUE(s.creds.has_value());
@@ -153,7 +154,7 @@ TEST(SnapshotFixture, TracefsGroupRead) {
   EXPECT_EQ(s.tracefs_id_chain.front().meta->permissions(), 0750U);
   EXPECT_EQ(s.tracefs_id_chain.back().meta->gid, 1001U);
   ASSERT_TRUE(s.creds.has_value());
-  EXPECT_TRUE(s.creds->in_group(1001));
+  EXPECT_TRUE(subject_from_snapshot(s).in_group(1001));
 }
 
 TEST(SnapshotFixture, EveryHostHasAReleaseCredsAndMounts) {
@@ -161,10 +162,11 @@ TEST(SnapshotFixture, EveryHostHasAReleaseCredsAndMounts) {
     const auto s = load_host(host);
     EXPECT_TRUE(s.kernel.has_value()) << host;
     EXPECT_TRUE(s.creds.has_value()) << host;
-    EXPECT_TRUE(s.mounts_error.empty()) << host << ": " << s.mounts_error;
-    EXPECT_FALSE(s.mounts.empty()) << host;
+    EXPECT_TRUE(s.mounts.has_value()) << host << ": " << s.mounts.error().message;
+    ASSERT_TRUE(s.mounts.has_value()) << host;
+    EXPECT_FALSE(s.mounts->empty()) << host;
     for (const auto& key : relevant_sysctls()) EXPECT_TRUE(s.sysctl(key).has_value()) << host << " " << key;
-    for (const auto& fact : s.tracefs_id_chain) EXPECT_TRUE(fact.meta.has_value()) << host << " " << fact.error;
+    for (const auto& fact : s.tracefs_id_chain) EXPECT_TRUE(fact.meta.has_value()) << host << " " << fact.meta.error().message;
   }
 }
 
@@ -253,7 +255,7 @@ TEST(SnapshotOdd, AnEmptyTreeGivesUnknownsNotCrashes) {
   for (const auto& key : relevant_sysctls()) EXPECT_EQ(s.sysctl(key), std::nullopt) << key;
   EXPECT_FALSE(s.creds.has_value());
   EXPECT_FALSE(s.memlock_limit_bytes.has_value());
-  EXPECT_FALSE(s.mounts_error.empty());
+  EXPECT_FALSE(s.mounts.has_value());
   EXPECT_FALSE(s.tracefs.has_value());
   EXPECT_FALSE(s.lockdown.has_value());
 }
@@ -303,7 +305,10 @@ TEST(SnapshotOdd, MissingEventDirectoriesAreRecordedWithTheError) {
   ASSERT_EQ(s.tracefs_id_chain.size(), 5U);
   EXPECT_TRUE(s.tracefs_id_chain[1].meta.has_value());
   EXPECT_FALSE(s.tracefs_id_chain[2].meta.has_value());
-  EXPECT_TRUE(unit::contains(s.tracefs_id_chain[2].error, "No such file")) << s.tracefs_id_chain[2].error;
+  ASSERT_FALSE(s.tracefs_id_chain[2].meta.has_value());
+  EXPECT_EQ(s.tracefs_id_chain[2].meta.error().errnum, ENOENT);
+  EXPECT_TRUE(unit::contains(s.tracefs_id_chain[2].meta.error().message, "No such file"))
+      << s.tracefs_id_chain[2].meta.error().message;
 }
 
 TEST(SnapshotOdd, PersistedSysctlSyntaxVariants) {

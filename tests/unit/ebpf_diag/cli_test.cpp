@@ -1,19 +1,26 @@
-// The built ebpf_diag binary over the fixture hosts (--root, --no-probe):
-// exit codes, JSON and Prometheus output, and usage errors. It reads only the
-// fixture tree, so no privileges are needed and the live host is not touched.
+// ebpf_diag in-process over the fixture hosts (--root, --no-probe): exit
+// codes, JSON and Prometheus output, and usage errors, through the same parse
+// and app calls as its main; a few runs of the built binary prove main's
+// wiring. It reads only the fixture tree, so no privileges are needed and the
+// live host is not touched.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "libcheck/checks.h"
 #include "support/unit.h"
+#include "tools/ebpf_diag/app.h"
+#include "tools/ebpf_diag/cli.h"
 
 namespace bpfready {
 namespace {
@@ -29,8 +36,29 @@ struct Run {
 
 std::string diag_binary() { return std::string(BPFREADY_BINARY_DIR) + "/tools/ebpf_diag/ebpf_diag"; }
 
-// fork/exec without a shell; stdout and stderr go to files so neither pipe can fill.
+// As main does: parse, then run the app, with stdout not a terminal.
 Run run_diag(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"ebpf_diag"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const auto parsed = parse_diag_args(argv);
+  Run run;
+  if (const auto* done = std::get_if<DiagExit>(&parsed)) {
+    run.exit_code = done->code;
+    run.out = done->out;
+    run.err = done->err;
+    return run;
+  }
+  std::ostringstream out;
+  std::ostringstream err;
+  run.exit_code = run_ebpf_diag(std::get<DiagOptions>(parsed), out, err, /*out_is_terminal=*/false);
+  run.out = out.str();
+  run.err = err.str();
+  return run;
+}
+
+// The built binary: fork/exec without a shell; stdout and stderr go to files
+// so neither pipe can fill.
+Run exec_diag(const std::vector<std::string>& args) {
   const unit::ScratchTree scratch;
   const auto out_path = scratch.at("/stdout").string();
   const auto err_path = scratch.at("/stderr").string();
@@ -62,10 +90,6 @@ Run run_diag(const std::vector<std::string>& args) {
 
 class EbpfDiagCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_EQ(::access(diag_binary().c_str(), X_OK), 0)
-        << diag_binary() << " is missing: build the ebpf_diag target before unit_tests";
-  }
   static std::vector<std::string> on(const std::string& host, std::vector<std::string> more) {
     std::vector<std::string> args = {"--root", fixture_host(host).string(), "--no-probe"};
     args.insert(args.end(), more.begin(), more.end());
@@ -223,6 +247,183 @@ TEST_F(EbpfDiagCli, HelpAndVersionExitZero) {
   const auto version = run_diag({"--version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_TRUE(contains(version.out, "ebpf_diag "));
+}
+
+// --- beyond the original binary runs ---------------------------------------
+
+std::vector<std::string> statuses(const std::string& json_text) {
+  std::vector<std::string> out;
+  for (const auto& c : nlohmann::json::parse(json_text).at("checks")) {
+    out.push_back(c.at("id").get<std::string>() + "=" + c.at("status").get<std::string>());
+  }
+  return out;
+}
+
+TEST_F(EbpfDiagCli, BinaryWiresParseAndApp) {
+  ASSERT_EQ(::access(diag_binary().c_str(), X_OK), 0)
+      << diag_binary() << " is missing: build the ebpf_diag target before unit_tests";
+  const auto version = exec_diag({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_TRUE(version.out.starts_with("ebpf_diag ")) << version.out;
+  EXPECT_EQ(version.out, run_diag({"--version"}).out);
+  expect_usage_error(exec_diag(on("debian12-vm-6.18", {"--frobnicate"})), "frobnicate");
+  expect_usage_error(exec_diag(on("debian12-vm-6.18", {"--check", "no.such.check"})), "unknown check");
+  for (const char* host : {"debian12-vm-6.18", "kernel-5.4"}) {
+    SCOPED_TRACE(host);
+    const auto binary = exec_diag(on(host, {"--json"}));
+    const auto in_process = run_diag(on(host, {"--json"}));
+    EXPECT_EQ(binary.exit_code, in_process.exit_code) << binary.err;
+    EXPECT_EQ(statuses(binary.out), statuses(in_process.out));
+  }
+  EXPECT_EQ(exec_diag({"--list-checks"}).out, run_diag({"--list-checks"}).out);
+}
+
+TEST_F(EbpfDiagCli, ParseCollectsEveryOption) {
+  const auto root = fixture_host("kernel-5.4").string();
+  auto parsed = parse_diag_args(std::vector<std::string>{
+      "ebpf_diag", "--prometheus", "-q", "-v", "--no-probe", "--check", "caps.effective", "--check", "tracefs.mode",
+      "--require", "raw_tp,perf_tp", "--root", root, "--color", "never"});
+  ASSERT_TRUE(std::holds_alternative<DiagOptions>(parsed));
+  const auto options = std::get<DiagOptions>(parsed);
+  EXPECT_TRUE(options.prometheus);
+  EXPECT_FALSE(options.json);
+  EXPECT_TRUE(options.quiet);
+  EXPECT_TRUE(options.verbose);
+  EXPECT_TRUE(options.no_probe);
+  EXPECT_FALSE(options.list_checks);
+  EXPECT_EQ(options.check_ids, (std::vector<std::string>{"caps.effective", "tracefs.mode"}));
+  EXPECT_EQ(options.required, (std::vector<std::string>{"raw_tp", "perf_tp"}));
+  EXPECT_EQ(options.root_dir, root);
+  EXPECT_EQ(options.color, "never");
+
+  for (const auto& argv : {std::vector<std::string>{"ebpf_diag"}, std::vector<std::string>{}}) {
+    parsed = parse_diag_args(argv);
+    ASSERT_TRUE(std::holds_alternative<DiagOptions>(parsed));
+    const auto defaults = std::get<DiagOptions>(parsed);
+    EXPECT_EQ(defaults.required, (std::vector<std::string>{"raw_tp"}));
+    EXPECT_EQ(defaults.root_dir, "/");
+    EXPECT_EQ(defaults.color, "auto");
+    EXPECT_TRUE(defaults.user.empty());
+    EXPECT_FALSE(defaults.no_probe || defaults.json || defaults.quiet);
+  }
+  EXPECT_EQ(std::get<DiagOptions>(parse_diag_args({"ebpf_diag", "--require", "perf_tp"})).required,
+            (std::vector<std::string>{"perf_tp"}));
+  parsed = parse_diag_args({"ebpf_diag", "--user", "alice", "--binary", "/bin/sh"});
+  ASSERT_TRUE(std::holds_alternative<DiagOptions>(parsed));
+  EXPECT_EQ(std::get<DiagOptions>(parsed).user, "alice");
+  EXPECT_EQ(std::get<DiagOptions>(parsed).binary, "/bin/sh");
+  expect_usage_error(run_diag({"--binary", "/bin/sh"}), "--user");
+}
+
+TEST_F(EbpfDiagCli, ListChecksWinsOverUnknownCheck) {
+  const auto run = run_diag({"--list-checks", "--check", "no.such.check"});
+  EXPECT_EQ(run.exit_code, 0);
+  EXPECT_TRUE(run.err.empty()) << run.err;
+  EXPECT_EQ(run.out, run_diag({"--list-checks"}).out);
+}
+
+TEST_F(EbpfDiagCli, UserNeedsTheLiveHost) {
+  expect_usage_error(run_diag(on("debian12-vm-6.18", {"--user", "root"})), "--user works on the live host only");
+}
+
+TEST_F(EbpfDiagCli, SelectedChecksDecideJsonAndQuiet) {
+  auto doc = nlohmann::json::parse(run_diag(on("container-no-tracefs", {"--json", "--check", "caps.effective"})).out);
+  EXPECT_EQ(doc.at("exit_code"), 1);
+  EXPECT_EQ(doc.at("ready"), false);
+  doc = nlohmann::json::parse(run_diag(on("debian12-vm-6.18", {"--json", "--check", "caps.effective"})).out);
+  EXPECT_EQ(doc.at("exit_code"), 0);
+  EXPECT_EQ(doc.at("ready"), true);
+  const auto quiet = run_diag(on("container-no-tracefs", {"--quiet", "--check", "caps.effective"}));
+  EXPECT_EQ(quiet.exit_code, 1);
+  EXPECT_TRUE(quiet.out.empty());
+  EXPECT_EQ(run_diag(on("container-no-tracefs", {"--quiet", "--check", "sysctl.persisted"})).exit_code, 0);
+}
+
+TEST_F(EbpfDiagCli, ColourFollowsTheTerminal) {
+  const auto text_on_terminal = [](const std::string& color) {
+    std::vector<std::string> argv = {"ebpf_diag"};
+    for (auto& arg : on("debian12-vm-6.18", {"--color", color})) argv.push_back(arg);
+    std::ostringstream out;
+    std::ostringstream err;
+    EXPECT_EQ(run_ebpf_diag(std::get<DiagOptions>(parse_diag_args(argv)), out, err, /*out_is_terminal=*/true), 0);
+    return out.str();
+  };
+  EXPECT_FALSE(contains(text_on_terminal("never"), "\033"));
+  EXPECT_EQ(contains(text_on_terminal("auto"), "\033["), std::getenv("NO_COLOR") == nullptr);
+}
+
+Subject alice() {
+  Subject subject;
+  subject.name = "alice";
+  subject.uid = 4242;
+  subject.gid = 4242;
+  subject.groups = {4242};
+  return subject;
+}
+
+TEST(EbpfDiagUserRow, WithoutBinaryPasses) {
+  const auto row = user_subject_row(alice(), "", unit::load_host("debian12-vm-6.18"));
+  EXPECT_EQ(row.id, "user.subject");
+  EXPECT_EQ(row.group, "user");
+  EXPECT_EQ(row.status, Status::pass);
+  EXPECT_TRUE(row.reason.starts_with("alice (uid 4242) with ")) << row.reason;
+  EXPECT_EQ(unit::evidence(row, "binary"), "none");
+  EXPECT_EQ(unit::evidence(row, "binary_caps"), "none");
+  EXPECT_EQ(unit::evidence(row, "groups"), "4242");
+}
+
+TEST(EbpfDiagUserRow, BinaryModeDecides) {
+  if (::geteuid() == 4242) GTEST_SKIP() << "alice's uid is this process's";
+  const unit::ScratchTree scratch;
+  scratch.write("/tool", "#!/bin/sh\n");
+  const auto tool = scratch.at("/tool");
+  const auto snapshot = unit::load_host("debian12-vm-6.18");
+  std::filesystem::permissions(tool, std::filesystem::perms::owner_all);
+  auto row = user_subject_row(alice(), tool.string(), snapshot);
+  EXPECT_EQ(row.status, Status::fail);
+  EXPECT_TRUE(contains(row.reason, "alice may not execute " + tool.string() + " (mode ")) << row.reason;
+  EXPECT_EQ(row.remedy, "sudo tracefs-setup apply --user alice --binary " + tool.string());
+  EXPECT_EQ(unit::evidence(row, "binary"), tool.string());
+
+  std::filesystem::permissions(tool, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                         std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                         std::filesystem::perms::others_exec);
+  row = user_subject_row(alice(), tool.string(), snapshot);
+  EXPECT_EQ(row.status, Status::pass);
+  EXPECT_TRUE(row.reason.ends_with(" running " + tool.string())) << row.reason;
+  EXPECT_TRUE(row.remedy.empty());
+
+  row = user_subject_row(alice(), scratch.at("/missing").string(), snapshot);
+  EXPECT_EQ(row.status, Status::error);
+  EXPECT_FALSE(row.reason.empty());
+}
+
+TEST(EbpfDiagUserRow, BlockedVerdictsFailAtExec) {
+  const auto snapshot = unit::load_host("debian12-vm-6.18");
+  const auto verdicts = derive_verdicts(snapshot, alice(), "/usr/bin/syscount");
+  ASSERT_FALSE(verdicts.empty());
+  CheckResult row;
+  row.status = Status::pass;
+  auto same = verdicts;
+  block_verdicts_on_exec(same, row);
+  for (std::size_t i = 0; i < verdicts.size(); ++i) {
+    EXPECT_EQ(same[i].ready, verdicts[i].ready);
+    EXPECT_EQ(same[i].reason, verdicts[i].reason);
+  }
+  row.status = Status::fail;
+  row.reason = "alice may not execute /usr/bin/syscount";
+  row.remedy = "sudo tracefs-setup apply --user alice --binary /usr/bin/syscount";
+  auto blocked = verdicts;
+  block_verdicts_on_exec(blocked, row);
+  for (const auto& v : blocked) {
+    SCOPED_TRACE(v.id);
+    EXPECT_FALSE(v.ready);
+    EXPECT_FALSE(v.prediction.ok);
+    EXPECT_EQ(v.prediction.stage, ProbeStage::exec);
+    EXPECT_EQ(v.prediction.errnum, EACCES);
+    EXPECT_EQ(v.reason, row.reason);
+    EXPECT_EQ(v.remedy, row.remedy);
+  }
 }
 
 }  // namespace

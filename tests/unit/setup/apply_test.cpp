@@ -270,6 +270,13 @@ SetupOptions tracefs_options() {
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// Reverts; the host must then be exactly as BEFORE.
+void expect_reverted_to(FakeSystem& system, const json& before) {
+  const auto outcome = run_revert(system);
+  ASSERT_EQ(outcome.exit_code, 0) << outcome.text;
+  EXPECT_EQ(system.state(), before);
+}
+
 TEST(SetupPlan, ChangesNothingAndExplainsEveryChange) {
   FakeSystem system;
   const json before = system.state();
@@ -374,9 +381,7 @@ TEST(SetupApply, TracefsReadGivesGroupReadAndNoWrite) {
   EXPECT_TRUE(contains(outcome.text, "no changes")) << outcome.text;
   EXPECT_EQ(run_status(system).exit_code, 0);
 
-  outcome = run_revert(system);
-  ASSERT_EQ(outcome.exit_code, 0) << outcome.text;
-  EXPECT_EQ(system.state(), before);
+  ASSERT_NO_FATAL_FAILURE(expect_reverted_to(system, before));
 }
 
 TEST(SetupApply, ReloadsSystemdOnlyWhenItRunsAndUnitsChanged) {
@@ -396,8 +401,7 @@ TEST(SetupApply, ExistingGroupAndMembershipAreKeptByRevert) {
   ASSERT_EQ(outcome.exit_code, 0) << outcome.text;
   EXPECT_FALSE(contains(outcome.text, "groupadd"));
   EXPECT_EQ(system.files["/usr/bin/syscount"].meta.gid, 777U);
-  ASSERT_EQ(run_revert(system).exit_code, 0);
-  EXPECT_EQ(system.state(), before);
+  ASSERT_NO_FATAL_FAILURE(expect_reverted_to(system, before));
   EXPECT_TRUE(system.groups.count("bpfready"));
 }
 
@@ -406,8 +410,7 @@ TEST(SetupApply, SecondApplyWithMoreOptionsStacksAndRevertsBoth) {
   const json before = system.state();
   ASSERT_EQ(run_apply(system, basic_options()).exit_code, 0);
   ASSERT_EQ(run_apply(system, tracefs_options()).exit_code, 0);
-  ASSERT_EQ(run_revert(system).exit_code, 0);
-  EXPECT_EQ(system.state(), before);
+  ASSERT_NO_FATAL_FAILURE(expect_reverted_to(system, before));
 }
 
 // Every mutation apply makes (journal writes included) fails once in turn;
@@ -478,8 +481,7 @@ TEST(SetupApply, TracefsNotMountedWritesUnitsOnly) {
   ASSERT_EQ(outcome.exit_code, 0) << outcome.text;
   EXPECT_TRUE(contains(outcome.text, "tracefs is not mounted")) << outcome.text;
   EXPECT_TRUE(system.files.count(std::string(kMountDropIn)));
-  ASSERT_EQ(run_revert(system).exit_code, 0);
-  EXPECT_EQ(system.state(), before);
+  ASSERT_NO_FATAL_FAILURE(expect_reverted_to(system, before));
 }
 
 TEST(SetupApply, ParanoidChangesOnlyWhenProvenBlockingAndOnlyTo2) {
@@ -505,8 +507,7 @@ TEST(SetupApply, ParanoidChangesOnlyWhenProvenBlockingAndOnlyTo2) {
   EXPECT_EQ(system.sysctls["kernel.perf_event_paranoid"], 2);
   EXPECT_EQ(system.files[std::string(kSysctlFile)].content, sysctl_file_text());
   EXPECT_TRUE(contains(outcome.text, "set kernel.perf_event_paranoid to 2 now (was 4)")) << outcome.text;
-  ASSERT_EQ(run_revert(system).exit_code, 0);
-  EXPECT_EQ(system.state(), before);
+  ASSERT_NO_FATAL_FAILURE(expect_reverted_to(system, before));
   EXPECT_EQ(system.sysctls["kernel.perf_event_paranoid"], 4);
 }
 
@@ -562,8 +563,7 @@ TEST(SetupRevert, PendingEntryFromACrashIsRestored) {
   for (auto& entry : (*journal)->entries) entry.done = false;
   ASSERT_TRUE(save_journal(system, **journal));
   EXPECT_TRUE(contains(run_status(system).text, "partial"));
-  ASSERT_EQ(run_revert(system).exit_code, 0);
-  EXPECT_EQ(system.state(), before);
+  ASSERT_NO_FATAL_FAILURE(expect_reverted_to(system, before));
 }
 
 TEST(SetupRevert, FailureKeepsTheRestInTheJournal) {
@@ -591,8 +591,7 @@ TEST(SetupRevert, RootTreeWithoutLiveTracefsWritesFilesOnly) {
   ASSERT_EQ(outcome.exit_code, 0) << outcome.text;
   EXPECT_EQ(system.tracefs_state->gid, 0U);
   EXPECT_TRUE(system.files.count(std::string(kTracefsUnit)));
-  ASSERT_EQ(run_revert(system).exit_code, 0);
-  EXPECT_EQ(system.state(), before);
+  ASSERT_NO_FATAL_FAILURE(expect_reverted_to(system, before));
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // tracefs-setup's pure parts: which tracefs nodes change, capability text,
-// the shipped unit files, the journal format, and file writes under a root.
+// the shipped unit files, the journal format, file writes under a root, and
+// what the whole tool refuses before it acts.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,7 +9,10 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
+#include "tools/tracefs-setup/app.h"
+#include "tools/tracefs-setup/apply.h"
 #include "tools/tracefs-setup/journal.h"
 #include "tools/tracefs-setup/plan.h"
 #include "tools/tracefs-setup/system.h"
@@ -169,6 +173,43 @@ TEST_F(SetupRootFiles, AccountsComeFromTheRootsFiles) {
   ASSERT_TRUE(user && *user);
   EXPECT_EQ((*user)->uid, 1000U);
   EXPECT_FALSE(*system->find_user("carol"));
+}
+
+// The whole tool on an image root: nothing live is touched and no host lock is taken.
+TEST_F(SetupRootFiles, ToolRefusesWhatItCannotDoBeforeActing) {
+  auto run = [](const SetupCommand& command) {
+    std::ostringstream out;
+    std::ostringstream err;
+    const int code = run_tracefs_setup(command, out, err);
+    return std::tuple{code, out.str(), err.str()};
+  };
+  SetupCommand command;
+  command.action = SetupAction::status;
+  command.root = (root_ / "missing").string();
+  if (::geteuid() != 0) {
+    const auto [code, out, err] = run(command);
+    EXPECT_EQ(code, kExitFailure);
+    EXPECT_NE(err.find("must run as root"), std::string::npos) << err;
+    EXPECT_NE(err.find("sudo tracefs-setup status"), std::string::npos) << err;
+    GTEST_SKIP() << "the rest needs root";
+  }
+  auto [code, out, err] = run(command);
+  EXPECT_EQ(code, kExitFailure);
+  EXPECT_NE(err.find("--root " + command.root + " is not a directory"), std::string::npos) << err;
+
+  command.root = root_.string();
+  std::tie(code, out, err) = run(command);
+  EXPECT_EQ(code, kExitDrift);
+  EXPECT_NE(out.find("nothing applied (no journal at " + root_.string() + "/var/lib/bpfready/tracefs-setup.json)"),
+            std::string::npos) << out;
+
+  command.action = SetupAction::plan;
+  command.options.binaries = {"usr/bin/tool"};
+  std::tie(code, out, err) = run(command);
+  EXPECT_EQ(code, kExitFailure);
+  EXPECT_NE(err.find("give binaries as absolute paths inside the image: usr/bin/tool"), std::string::npos) << err;
+  EXPECT_TRUE(out.empty()) << out;
+  EXPECT_EQ(std::distance(fs::directory_iterator(root_), fs::directory_iterator()), 1);  // only etc/
 }
 
 TEST(SetupCommand, RunsWithoutShellAndReportsOutput) {

@@ -91,6 +91,14 @@ TEST(SyscountCli, HelpTeachesWithExamples) {
   EXPECT_NE(help.text.find("--by-process"), std::string::npos);
 }
 
+TEST(SyscountCli, VersionNeedsNoTarget) {
+  auto version = fails({"--version"});
+  EXPECT_EQ(version.code, 0);
+  EXPECT_EQ(version.text, "syscount 0.1.0\n");
+  EXPECT_EQ(fails({"-a", "--version"}).text, version.text);
+  EXPECT_NE(fails({"--help"}).text.find("--version"), std::string::npos);
+}
+
 TEST(SyscountCli, ListNeedsNoTarget) {
   EXPECT_TRUE(ok({"--list"}).list);
   EXPECT_NE(syscall_table_text().find("257 openat file_io"), std::string::npos);

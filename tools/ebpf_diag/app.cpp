@@ -1,0 +1,197 @@
+// ebpf_diag: proves whether eBPF profiling works on this host, for whom, and
+// what the smallest fix is. It never changes the system.
+#include "tools/ebpf_diag/app.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <optional>
+#include <ostream>
+#include <string_view>
+
+#include "libcheck/caps.h"
+#include "libcheck/expected.h"
+#include "libcheck/parse.h"
+#include "libcheck/probe.h"
+#include "libcheck/report.h"
+#include "libcheck/system_root.h"
+#include "libcheck/user_probe.h"
+
+namespace bpfready {
+
+namespace {
+
+constexpr int kExitUsage = 2;
+
+std::string hostname_of(const SystemRoot& root) {
+  if (auto name = root.read("/proc/sys/kernel/hostname")) return std::string(trim(*name));
+  return "unknown";
+}
+
+std::string padded(std::string_view text, std::size_t width) {
+  std::string out(text);
+  if (out.size() < width) out.append(width - out.size(), ' ');
+  return out;
+}
+
+void print_check_table(std::ostream& out) {
+  for (const auto& def : check_table()) {
+    out << padded(def.id, 34) << ' ' << padded(def.group, 14) << ' ' << def.needs << '\n';
+  }
+}
+
+// Probes run unless --no-probe, or unless --check names no probe.
+bool probes_wanted(const DiagOptions& options) {
+  if (options.no_probe) return false;
+  return options.check_ids.empty() || std::any_of(options.check_ids.begin(), options.check_ids.end(),
+                                                  [](const std::string& id) { return id.starts_with("probe."); });
+}
+
+// Who the verdicts are for: this process, or --user with its row.
+struct Target {
+  Subject subject;
+  std::optional<CheckResult> user_row;
+};
+
+// --user: the subject, its row and, as root, the probes run as that user,
+// whose outcomes replace the snapshot's. An error is a usage error.
+Expected<Target> resolve_user(const DiagOptions& options, Snapshot& snapshot, bool run_probes) {
+  // Without --binary the user runs no capability-carrying program.
+  const auto binary_caps = options.binary.empty() ? std::nullopt : snapshot.binary_file_caps();
+  auto found = subject_for_user(options.user, binary_caps, snapshot.creds ? snapshot.creds->cap_bounding : 0);
+  if (!found) return found.error();
+  Target target{*found, user_subject_row(*found, options.binary, snapshot)};
+  auto& row = *target.user_row;
+  if (!run_probes || row.status != Status::pass) return target;
+  if (::geteuid() != 0) {
+    row.reason += "; not root, so the probes cannot run as " + target.subject.name + " (prediction only)";
+    return target;
+  }
+  auto outcomes = run_probes_as(target.subject, {.tracefs_dir = snapshot.tracefs_dir(), .trigger_calls = 1000});
+  if (!outcomes) return outcomes.error();
+  for (auto& outcome : *outcomes) {
+    (outcome.flavour == ProbeFlavour::raw_tp ? snapshot.probe_raw_tp : snapshot.probe_perf_tp) = outcome;
+  }
+  return target;
+}
+
+Report build_report(const DiagOptions& options, const SystemRoot& root, const Snapshot& snapshot,
+                    const Target& target) {
+  Report report;
+  report.tool_version = BPFREADY_VERSION;
+  report.hostname = hostname_of(root);
+  report.kernel_release = snapshot.kernel_release;
+  report.live = snapshot.live;
+  report.checks = run_checks(snapshot, options.check_ids);
+  if (target.user_row) report.checks.insert(report.checks.begin(), *target.user_row);
+  report.required_verdicts = options.required;
+  report.selected_checks_only = !options.check_ids.empty();
+  if (!report.selected_checks_only) {
+    const bool for_user = !options.user.empty();
+    report.verdicts = derive_verdicts(snapshot, target.subject, for_user ? options.binary : snapshot.binary_path);
+    if (target.user_row) block_verdicts_on_exec(report.verdicts, *target.user_row);
+  }
+  return report;
+}
+
+void print_report(const DiagOptions& options, const Report& report, const Snapshot& snapshot, std::ostream& out,
+                  bool out_is_terminal) {
+  if (options.json) {
+    out << render_json(report).dump(2) << "\n";
+    return;
+  }
+  if (options.prometheus) {
+    out << render_prometheus(report);
+    return;
+  }
+  const bool colour = options.color == "always" ||
+                      (options.color == "auto" && out_is_terminal && std::getenv("NO_COLOR") == nullptr);
+  out << render_text(report, colour, options.verbose);
+  if (!options.verbose) return;
+  for (const auto* probe : {&snapshot.probe_raw_tp, &snapshot.probe_perf_tp}) {
+    if (*probe && !(*probe)->libbpf_log.empty()) {
+      out << "\nlibbpf log (" << to_string((*probe)->flavour) << "):\n" << (*probe)->libbpf_log;
+    }
+  }
+}
+
+}  // namespace
+
+CheckResult user_subject_row(const Subject& subject, const std::string& binary, const Snapshot& snapshot) {
+  CheckResult row;
+  row.id = "user.subject";
+  row.title = "User the verdicts are for";
+  row.group = "user";
+  std::string groups;
+  for (const auto gid : subject.groups) groups += (groups.empty() ? "" : ",") + std::to_string(gid);
+  const auto binary_caps = snapshot.binary_file_caps();
+  row.evidence = {{"user", subject.name},
+                  {"uid", std::to_string(subject.uid)},
+                  {"gid", std::to_string(subject.gid)},
+                  {"groups", groups},
+                  {"capabilities", caps_to_text(subject.effective_caps)},
+                  {"binary", binary.empty() ? "none" : binary},
+                  {"binary_caps", !binary.empty() && binary_caps ? binary_caps->text : "none"}};
+  row.status = Status::pass;
+  row.reason =
+      subject.name + " (uid " + std::to_string(subject.uid) + ") with " + caps_to_text(subject.effective_caps);
+  if (binary.empty()) return row;
+  const SystemRoot live;
+  const auto meta = live.stat(binary);
+  if (!meta) {
+    row.status = Status::error;
+    row.reason = meta.error().message;
+  } else if (!may_execute(*meta, subject)) {
+    row.status = Status::fail;
+    row.reason = subject.name + " may not execute " + binary + " (mode " + mode_text(meta->mode) + ", uid " +
+                 std::to_string(meta->uid) + ", gid " + std::to_string(meta->gid) + ")";
+    row.remedy = "sudo tracefs-setup apply --user " + subject.name + " --binary " + binary;
+  } else {
+    row.reason += " running " + binary;
+  }
+  return row;
+}
+
+void block_verdicts_on_exec(std::vector<Verdict>& verdicts, const CheckResult& user_row) {
+  if (user_row.status == Status::pass) return;
+  for (auto& verdict : verdicts) {
+    verdict.ready = false;
+    verdict.prediction.ok = false;
+    verdict.prediction.stage = ProbeStage::exec;
+    verdict.prediction.errnum = EACCES;
+    verdict.reason = user_row.reason;
+    verdict.remedy = user_row.remedy;
+  }
+}
+
+int run_ebpf_diag(const DiagOptions& options, std::ostream& out, std::ostream& err, bool out_is_terminal) {
+  if (options.list_checks) {
+    print_check_table(out);
+    return 0;
+  }
+  const SystemRoot root(options.root_dir);
+  const bool for_user = !options.user.empty();
+  if (for_user && !root.is_live()) {
+    err << "ebpf_diag: --user works on the live host only, not with --root\n";
+    return kExitUsage;
+  }
+  const bool run_probes = probes_wanted(options);
+  auto snapshot = collect_snapshot(root, {.run_probes = run_probes && !for_user, .binary_path = options.binary});
+  Target target{subject_from_snapshot(snapshot), std::nullopt};
+  if (for_user) {
+    auto resolved = resolve_user(options, snapshot, run_probes);
+    if (!resolved) {
+      err << "ebpf_diag: " << resolved.error().message << "\n";
+      return kExitUsage;
+    }
+    target = std::move(*resolved);
+  }
+  const Report report = build_report(options, root, snapshot, target);
+  const int code = exit_code(report);
+  if (!options.quiet) print_report(options, report, snapshot, out, out_is_terminal);
+  return code;
+}
+
+}  // namespace bpfready

@@ -1,0 +1,101 @@
+#include "tools/ebpf_diag/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <sstream>
+
+#include "libcheck/checks.h"
+
+namespace bpfready {
+
+namespace {
+
+constexpr int kExitUsage = 2;
+
+constexpr const char* kDescription =
+    "ebpf_diag: proves whether eBPF profiling works on this host.\n\n"
+    "Reads kernel version and config, BTF, sysctls, capabilities, tracefs/debugfs and lockdown, then loads\n"
+    "a minimal BPF program through a raw tracepoint and through a tracefs tracepoint, makes a known number\n"
+    "of syscalls and reads the count back. It reports which tool classes work for this process, the\n"
+    "smallest fix when one does not, and settings that weaken the host. It never changes the system.\n\n"
+    "Exit status: 0 ready, 1 not ready, 2 usage error, internal error, or a prediction contradicted by\n"
+    "its probe.\n\n"
+    "Examples:\n"
+    "  ebpf_diag                      text report (run it as the user who will profile)\n"
+    "  ebpf_diag --json               one JSON document (docs/ebpf_diag-json.md)\n"
+    "  ebpf_diag --prometheus > /var/lib/node_exporter/textfile/bpfready.prom\n"
+    "  ebpf_diag --quiet && echo ready\n"
+    "  ebpf_diag --check probe.raw_tp --check tracefs.event_id\n"
+    "  sudo ebpf_diag --user alice --binary /usr/local/bin/syscount\n"
+    "                                 predict for alice running that binary, and prove it as alice\n";
+
+void add_options(CLI::App& app, DiagOptions& o) {
+  app.set_version_flag("--version", std::string("ebpf_diag ") + BPFREADY_VERSION);
+  auto* json_opt = app.add_flag("--json", o.json, "Print one JSON document (schema: docs/ebpf_diag-json.md)");
+  auto* prom_opt = app.add_flag("--prometheus", o.prometheus,
+                                "Print Prometheus text exposition (for node_exporter's textfile collector)");
+  json_opt->excludes(prom_opt);
+  app.add_flag("-q,--quiet", o.quiet, "Print nothing; the exit status is the verdict");
+  app.add_flag("-v,--verbose", o.verbose, "Show the evidence of every check and libbpf's own messages");
+  app.add_flag("--list-checks", o.list_checks, "List the check ids with what each reads, and exit");
+  app.add_option("--check", o.check_ids, "Run only this check (repeatable); the exit status is 1 if any fails")
+      ->type_name("ID");
+  app.add_flag("--no-probe", o.no_probe, "Do not load any BPF program; verdicts are predictions only");
+  app.add_option("--require", o.required,
+                 "Tool classes that must be ready for exit status 0: raw_tp (syscount and other raw-tracepoint "
+                 "tools), perf_tp (tools attaching through tracefs)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"raw_tp", "perf_tp"}))
+      ->default_str("raw_tp");
+  app.add_option("--root", o.root_dir, "Read the host from this directory instead of / (fixture trees; no probes run)")
+      ->check(CLI::ExistingDirectory);
+  auto* user_opt = app.add_option("--user", o.user,
+                                  "Report readiness for this user (name or uid) instead of this process; as root, "
+                                  "also prove it by running the probes as that user with exactly the capabilities "
+                                  "--binary would give them");
+  app.add_option("--binary", o.binary,
+                 "With --user: the binary the user will run (its file capabilities and mode count)")
+      ->check(CLI::ExistingFile)
+      ->needs(user_opt);
+  app.add_option("--color", o.color, "Colour in the text report")->check(CLI::IsMember({"auto", "always", "never"}));
+}
+
+}  // namespace
+
+std::variant<DiagOptions, DiagExit> parse_diag_args(int argc, const char* const* argv) {
+  static const char* const kNoArguments[] = {"ebpf_diag", nullptr};
+  if (argc < 1 || argv == nullptr) {
+    argc = 1;
+    argv = kNoArguments;
+  }
+  DiagOptions options;
+  CLI::App app{kDescription, "ebpf_diag"};
+  add_options(app, options);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      std::ostringstream out;
+      std::ostringstream err;
+      const int code = app.exit(e, out, err);
+      return DiagExit{code, out.str(), err.str()};
+    }
+    return DiagExit{kExitUsage, "", std::string("ebpf_diag: ") + e.what() + " (see --help)\n"};
+  }
+  if (options.list_checks) return options;  // it lists every check, whatever --check says
+  for (const auto& id : options.check_ids) {
+    if (find_check(id) == nullptr) {
+      return DiagExit{kExitUsage, "", "ebpf_diag: unknown check '" + id + "' (see --list-checks)\n"};
+    }
+  }
+  return options;
+}
+
+std::variant<DiagOptions, DiagExit> parse_diag_args(const std::vector<std::string>& args) {
+  std::vector<const char*> argv;
+  argv.reserve(args.size() + 1);
+  for (const auto& arg : args) argv.push_back(arg.c_str());
+  argv.push_back(nullptr);
+  return parse_diag_args(static_cast<int>(args.size()), argv.data());
+}
+
+}  // namespace bpfready

@@ -1,0 +1,38 @@
+// ebpf_diag's command line: parsing and validation into DiagOptions, with no
+// side effects, so that tests can parse in-process.
+#pragma once
+
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace bpfready {
+
+struct DiagOptions {
+  bool json = false;
+  bool prometheus = false;
+  bool quiet = false;
+  bool verbose = false;
+  bool list_checks = false;
+  bool no_probe = false;
+  std::vector<std::string> check_ids;                // --check: only these checks run
+  std::vector<std::string> required = {"raw_tp"};    // --require: verdicts that decide the exit status
+  std::string root_dir = "/";                        // --root
+  std::string color = "auto";                        // auto, always or never
+  std::string user;                                  // --user: empty for this process
+  std::string binary;                                // --binary, with --user
+};
+
+// Parsing ended without options to run with: --help or --version (code 0,
+// text in out) or a usage error (code 2, one line in err).
+struct DiagExit {
+  int code = 0;
+  std::string out;
+  std::string err;
+};
+
+// ARGV[0] is the program name.
+std::variant<DiagOptions, DiagExit> parse_diag_args(int argc, const char* const* argv);
+std::variant<DiagOptions, DiagExit> parse_diag_args(const std::vector<std::string>& args);
+
+}  // namespace bpfready

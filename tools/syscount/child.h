@@ -1,0 +1,57 @@
+// The command syscount starts: forked, stripped of every privilege, and held
+// just before its exec until the tracer tracks it, so that not one of its
+// syscalls (the exec included) goes uncounted, and it never runs untraced.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcheck/common/fd.h"
+#include "libcheck/expected.h"
+#include "tools/syscount/privs.h"
+
+namespace bpfready {
+
+// Exit status for a command that could not be executed.
+inline constexpr int kExitNotExecuted = 127;
+
+class Child {
+ public:
+  // Forks; the child becomes USER, finds COMMAND's program as that user and
+  // waits. Returns once it is ready, or the reason it cannot run.
+  static Expected<Child> spawn(const std::vector<std::string>& command, const RealUser& user);
+
+  Child() = default;
+  Child(Child&&) = default;
+  Child& operator=(Child&&) = default;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child();
+
+  [[nodiscard]] pid_t pid() const { return pid_; }
+
+  // Lets the command exec. Fails with the reason when the exec failed.
+  Expected<void> release();
+
+  // The wait status, once the process ended.
+  int reap();
+  // The wait status if the process ends within WITHIN (checked every 5 ms),
+  // reaped; nullopt if it is still running.
+  std::optional<int> reap_within(std::chrono::milliseconds within);
+  // Stop caring about the process (it is not waited for).
+  void forget() { pid_ = -1; }
+
+  // Never released: make sure it never runs the command.
+  void abandon();
+
+ private:
+  pid_t pid_ = -1;
+  Fd status_;
+  Fd go_;
+};
+
+}  // namespace bpfready
