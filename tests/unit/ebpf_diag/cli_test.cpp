@@ -253,7 +253,8 @@ TEST_F(EbpfDiagCli, HelpAndVersionExitZero) {
 
 std::vector<std::string> statuses(const std::string& json_text) {
   std::vector<std::string> out;
-  for (const auto& c : nlohmann::json::parse(json_text).at("checks")) {
+  const auto doc = nlohmann::json::parse(json_text);  // alive for the whole loop (a temporary would not be)
+  for (const auto& c : doc.at("checks")) {
     out.push_back(c.at("id").get<std::string>() + "=" + c.at("status").get<std::string>());
   }
   return out;
