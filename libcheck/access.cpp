@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "libcheck/caps.h"
+#include "libcheck/common/text.h"
 #include "libcheck/kernel_floors.h"
 
 namespace bpfready {
@@ -58,15 +59,15 @@ Prediction fail_at(Prediction p, ProbeStage stage, int errnum, std::string reaso
 }
 
 std::string setcap_remedy(const std::string& binary, std::string_view caps) {
-  const std::string target = binary.empty() ? "BINARY" : binary;
-  return "sudo setcap " + std::string(caps) + "=ep " + target;
+  return shell_command({"sudo", "setcap", std::string(caps) + "=ep", binary.empty() ? "BINARY" : binary});
 }
 
 // The tracefs-setup command that grants read-only tracefs access to a group.
+// "$USER" stays for the shell to expand; a named user and the binary are quoted.
 std::string tracefs_read_remedy(const Subject& subject, const std::string& binary) {
-  std::string command = "sudo tracefs-setup apply --tracefs-read";
-  command += " --user " + (subject.name.empty() || subject.this_process ? std::string("$USER") : subject.name);
-  if (!binary.empty()) command += " --binary " + binary;
+  std::string command = "sudo tracefs-setup apply --tracefs-read --user ";
+  command += subject.name.empty() || subject.this_process ? std::string("$USER") : shell_quote(subject.name);
+  if (!binary.empty()) command += " --binary " + shell_quote(binary);
   return command;
 }
 

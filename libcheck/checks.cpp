@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "libcheck/common/procfs.h"
+#include "libcheck/common/text.h"
+#include "libcheck/config_options.h"
 #include "libcheck/kernel_floors.h"
 
 namespace bpfready {
@@ -31,10 +34,24 @@ CheckResult result(Status status, std::string reason, std::string remedy = {}) {
   return r;
 }
 
+// An error saying why PATH was refused (Snapshot::read_errors), else FALLBACK.
+CheckResult unless_refused(const Snapshot& s, std::string_view path, CheckResult fallback) {
+  if (const auto* refused = s.read_error(path)) return result(Status::error, *refused);
+  return fallback;
+}
+
+// A sysctl without a value: an error when its file was refused, else unknown.
+CheckResult sysctl_unreadable(const Snapshot& s, const std::string& key, std::string_view hint = {}) {
+  return unless_refused(s, sysctl_path(key), result(Status::skip, key + " is not readable" + std::string(hint)));
+}
+
 // ---- kernel ---------------------------------------------------------------
 
 CheckResult check_kernel_release(const Snapshot& s) {
-  if (s.kernel_release.empty()) return result(Status::error, "cannot read /proc/sys/kernel/osrelease");
+  if (s.kernel_release.empty()) {
+    const std::string path = "/proc/sys/kernel/osrelease";
+    return unless_refused(s, path, result(Status::error, "cannot read " + path));
+  }
   CheckResult r;
   if (!s.kernel) {
     r = result(Status::warn, "cannot parse the kernel release; version floors are not checked");
@@ -54,7 +71,9 @@ CheckResult check_kernel_release(const Snapshot& s) {
 CheckResult check_memlock(const Snapshot& s) {
   const std::string limit = s.memlock_limit_bytes ? std::to_string(*s.memlock_limit_bytes) + " bytes" : "unlimited";
   CheckResult r;
-  if (!s.kernel) {
+  if (const auto* refused = s.read_error("/proc/self/limits")) {
+    r = result(Status::error, *refused);
+  } else if (!s.kernel) {
     r = result(Status::skip, "kernel version unknown");
   } else if (*s.kernel >= floors::kMemcgCharge) {
     r = result(Status::pass, "BPF memory is charged to the memory cgroup (5.11+); RLIMIT_MEMLOCK does not matter");
@@ -71,55 +90,28 @@ CheckResult check_memlock(const Snapshot& s) {
 }
 
 CheckResult check_config_source(const Snapshot& s) {
+  std::vector<std::pair<std::string, std::string>> refusals;  // e.g. a gzip bomb
+  for (const auto& path : s.kernel_config_searched) {
+    if (const auto* why = s.read_error(path)) refusals.emplace_back(path, *why);
+  }
   CheckResult r;
   if (s.kernel_config) {
-    r = result(Status::pass, "kernel config read from " + s.kernel_config_source);
+    r = refusals.empty() ? result(Status::pass, "kernel config read from " + s.kernel_config_source)
+                         : result(Status::error, refusals.front().second + "; read " + s.kernel_config_source + " instead");
     r.evidence = {{"source", s.kernel_config_source}};
   } else {
-    r = result(Status::warn,
-               "no kernel config found; options are unknown (not unsupported), the probes decide",
-               "optional: sudo modprobe configs (provides /proc/config.gz where built as a module)");
-    std::string searched;
-    for (const auto& path : s.kernel_config_searched) searched += (searched.empty() ? "" : " ") + path;
-    r.evidence = {{"searched", searched}};
+    r = !refusals.empty() ? result(Status::error, refusals.front().second + "; no other kernel config found")
+                          : result(Status::warn,
+                                   "no kernel config found; options are unknown (not unsupported), the probes decide",
+                                   "optional: sudo modprobe configs (provides /proc/config.gz where built as a module)");
+    r.evidence = {{"searched", join(s.kernel_config_searched)}};
   }
+  r.evidence.insert(r.evidence.end(), refusals.begin(), refusals.end());
   return r;
 }
 
-// How a kernel option matters, for the config.* rows.
-enum class OptionRole { required, required_perf_tp, recommended, informational };
-
-struct OptionDef {
-  std::string_view id;
-  std::string_view option;
-  OptionRole role;
-  std::string_view when_set;
-  std::string_view when_unset;
-};
-
-const OptionDef kOptions[] = {
-    {"config.bpf_syscall", "CONFIG_BPF_SYSCALL", OptionRole::required, "the bpf() system call is available",
-     "no bpf() system call: no eBPF tool can work"},
-    {"config.bpf_events", "CONFIG_BPF_EVENTS", OptionRole::required_perf_tp,
-     "BPF programs can attach to tracepoints through perf events", "no BPF on perf-event tracepoints"},
-    {"config.tracepoints", "CONFIG_TRACEPOINTS", OptionRole::required, "tracepoints are built in",
-     "no tracepoints: neither raw nor perf-event tracepoint tools can attach"},
-    {"config.ftrace_syscalls", "CONFIG_FTRACE_SYSCALLS", OptionRole::required,
-     "syscall tracepoints (sys_enter/sys_exit) exist", "no syscall tracepoints: syscall counting cannot work"},
-    {"config.perf_events", "CONFIG_PERF_EVENTS", OptionRole::required_perf_tp, "perf events are available",
-     "no perf events: tracefs tracepoint tools cannot attach"},
-    {"config.debug_info_btf", "CONFIG_DEBUG_INFO_BTF", OptionRole::recommended,
-     "kernel BTF is built in (CO-RE programs can run)", "no kernel BTF: CO-RE programs such as syscount's fork tracking cannot load"},
-    {"config.bpf_jit", "CONFIG_BPF_JIT", OptionRole::recommended, "the BPF JIT is built in",
-     "no BPF JIT: programs run in the interpreter (slower, still correct)"},
-    {"config.bpf_jit_always_on", "CONFIG_BPF_JIT_ALWAYS_ON", OptionRole::informational,
-     "the interpreter is compiled out; the JIT must stay enabled", "the interpreter is available if the JIT is off"},
-    {"config.kprobes", "CONFIG_KPROBES", OptionRole::informational, "kprobes are available to kprobe-based tools",
-     "no kprobes: kprobe-based tools fail; tracepoint tools (all of bpfready) are unaffected"},
-    {"config.bpf_unpriv_default_off", "CONFIG_BPF_UNPRIV_DEFAULT_OFF", OptionRole::informational,
-     "unprivileged BPF is off by default (unprivileged_bpf_disabled=2 at boot)",
-     "unprivileged BPF is on at boot unless a sysctl turns it off"},
-};
+using config_options::OptionDef;
+using config_options::OptionRole;
 
 CheckResult check_option(const Snapshot& s, const OptionDef& def) {
   const std::string option(def.option);
@@ -162,7 +154,7 @@ CheckResult check_unprivileged_bpf(const Snapshot& s) {
   const auto value = s.sysctl("kernel.unprivileged_bpf_disabled");
   CheckResult r;
   if (!value) {
-    r = result(Status::skip, "kernel.unprivileged_bpf_disabled is not readable (old kernel or no BPF)");
+    r = sysctl_unreadable(s, "kernel.unprivileged_bpf_disabled", " (old kernel or no BPF)");
   } else if (*value == 0) {
     r = result(Status::warn,
                "unprivileged BPF is enabled for every user; tools with CAP_BPF do not need it, and it widens the "
@@ -184,7 +176,7 @@ CheckResult check_perf_paranoid(const Snapshot& s) {
   const auto restrict_patch = s.config_enabled("CONFIG_SECURITY_PERF_EVENTS_RESTRICT");
   CheckResult r;
   if (!value) {
-    r = result(Status::skip, "kernel.perf_event_paranoid is not readable");
+    r = sysctl_unreadable(s, "kernel.perf_event_paranoid");
   } else if (*value > 2 && restrict_patch != false) {
     r = result(Status::warn,
                "perf_event_paranoid=" + std::to_string(*value) +
@@ -212,7 +204,7 @@ CheckResult check_kptr_restrict(const Snapshot& s) {
   const auto value = s.sysctl("kernel.kptr_restrict");
   CheckResult r;
   if (!value) {
-    r = result(Status::skip, "kernel.kptr_restrict is not readable");
+    r = sysctl_unreadable(s, "kernel.kptr_restrict");
   } else if (*value == 0) {
     r = result(Status::warn,
                "kptr_restrict=0 shows kernel addresses to every user; it does not affect loading or attaching BPF",
@@ -230,7 +222,7 @@ CheckResult check_jit_enable(const Snapshot& s) {
   const auto always_on = s.config_enabled("CONFIG_BPF_JIT_ALWAYS_ON");
   CheckResult r;
   if (!value) {
-    r = result(Status::skip, "net.core.bpf_jit_enable is not readable (no JIT built in?)");
+    r = sysctl_unreadable(s, "net.core.bpf_jit_enable", " (no JIT built in?)");
   } else if (*value == 1) {
     r = result(Status::pass, "the BPF JIT is enabled");
   } else if (*value == 2) {
@@ -251,48 +243,59 @@ CheckResult check_jit_harden(const Snapshot& s) {
   const auto value = s.sysctl("net.core.bpf_jit_harden");
   CheckResult r = value ? result(Status::pass, "bpf_jit_harden=" + std::to_string(*value) +
                                                     (*value == 0 ? " (no constant blinding)" : " (constant blinding on)"))
-                        : result(Status::skip, "net.core.bpf_jit_harden is not readable");
+                        : sysctl_unreadable(s, "net.core.bpf_jit_harden");
   r.evidence = {{"net.core.bpf_jit_harden", show(value)}};
   return r;
 }
 
 CheckResult check_persisted_loosening(const Snapshot& s) {
   std::vector<std::string> findings;
-  CheckResult r;
+  std::vector<std::pair<std::string, std::string>> evidence;
   for (const auto& entry : s.persisted_sysctls) {
     const auto value = parse_sysctl_int(entry.value);
     if (!value) continue;
     const bool loosens = (entry.key == "kernel.unprivileged_bpf_disabled" && *value == 0) ||
                          (entry.key == "kernel.kptr_restrict" && *value == 0) ||
                          (entry.key == "kernel.perf_event_paranoid" && *value < 0);
-    r.evidence.emplace_back(entry.file, entry.key + " = " + entry.value);
+    evidence.emplace_back(entry.file, entry.key + " = " + entry.value);
     if (loosens) findings.push_back(entry.file + " sets " + entry.key + "=" + entry.value);
   }
-  if (findings.empty()) {
-    const auto evidence = std::move(r.evidence);
-    r = result(Status::pass, "no sysctl file persists a loosened BPF or perf setting");
-    r.evidence = evidence;
-    return r;
+  std::string refused;  // a sysctl file that could not be read
+  for (const auto& [path, why] : s.read_errors) {
+    if (path != "/etc/sysctl.conf" && path.find("/sysctl.d/") == std::string::npos) continue;
+    if (refused.empty()) refused = why;
+    evidence.emplace_back(path, why);
   }
-  std::string reason = findings.front();
-  if (findings.size() > 1) reason += " (and " + std::to_string(findings.size() - 1) + " more)";
-  const auto evidence = std::move(r.evidence);
-  r = result(Status::warn, reason + ": the host is weakened at every boot",
-             "remove the line from the file named, then: sudo sysctl --system");
-  r.evidence = evidence;
-  r.security_finding = true;
+  CheckResult r;
+  if (!refused.empty()) {
+    r = result(Status::error, refused + (findings.empty() ? "" : "; and " + findings.front()));
+  } else if (findings.empty()) {
+    r = result(Status::pass, "no sysctl file persists a loosened BPF or perf setting");
+  } else {
+    std::string reason = findings.front();
+    if (findings.size() > 1) reason += " (and " + std::to_string(findings.size() - 1) + " more)";
+    r = result(Status::warn, reason + ": the host is weakened at every boot",
+               "remove the line from the file named, then: sudo sysctl --system");
+  }
+  r.security_finding = !findings.empty();
+  r.evidence = std::move(evidence);
   return r;
 }
 
 // ---- capabilities -----------------------------------------------------------
 
+// The error of a check that needs /proc/self/status when it is unreadable.
+CheckResult status_unreadable(const Snapshot& s) {
+  return unless_refused(s, "/proc/self/status", result(Status::error, "cannot read /proc/self/status"));
+}
+
 CheckResult check_caps_effective(const Snapshot& s) {
-  if (!s.creds) return result(Status::error, "cannot read /proc/self/status");
+  if (!s.creds) return status_unreadable(s);
   const auto& c = *s.creds;
   const bool admin = has_cap(c.cap_effective, kCapSysAdmin);
   const bool bpf = has_cap(c.cap_effective, kCapBpf) || admin;
   const bool perfmon = has_cap(c.cap_effective, kCapPerfmon) || admin;
-  const std::string binary = s.binary_path.empty() ? std::string("BINARY") : s.binary_path;
+  const std::string binary = s.binary_path.empty() ? std::string("BINARY") : shell_quote(s.binary_path);
   CheckResult r;
   if (s.kernel && *s.kernel < floors::kCapBpf) {
     // CAP_BPF and CAP_PERFMON do not exist before 5.8.
@@ -318,7 +321,7 @@ CheckResult check_caps_effective(const Snapshot& s) {
 }
 
 CheckResult check_caps_bounding(const Snapshot& s) {
-  if (!s.creds) return result(Status::error, "cannot read /proc/self/status");
+  if (!s.creds) return status_unreadable(s);
   const auto bounding = s.creds->cap_bounding;
   CheckResult r;
   if (s.kernel && *s.kernel < floors::kCapBpf) {
@@ -357,7 +360,7 @@ CheckResult check_binary_caps(const Snapshot& s) {
       r = result(Status::warn,
                  "the binary carries more than cap_bpf,cap_perfmon: " + caps_to_text(extra) +
                      " (anyone who may run it gains that)",
-                 "sudo setcap cap_bpf,cap_perfmon=ep " + s.binary_path);
+                 shell_command({"sudo", "setcap", "cap_bpf,cap_perfmon=ep", s.binary_path}));
       r.security_finding = true;
     } else {
       r = result(Status::pass, "the binary carries only what eBPF tracing needs");
@@ -395,13 +398,13 @@ CheckResult check_tracefs_mode(const Snapshot& s) {
   CheckResult r;
   if ((root.mode & (S_IROTH | S_IXOTH)) != 0) {
     r = result(Status::warn, "tracefs is open to every user (mode " + mode_text(root.mode) + "): anyone can read trace data",
-               "sudo chmod 0700 " + s.tracefs->target + "  (grant a group instead: sudo tracefs-setup apply --tracefs-read)");
+               shell_command({"sudo", "chmod", "0700", s.tracefs->target}) + "  (grant a group instead: sudo tracefs-setup apply --tracefs-read)");
     r.security_finding = true;
   } else if (root.gid != 0 && (root.mode & S_IWGRP) != 0) {
     r = result(Status::warn,
                "tracefs is writable by group " + std::to_string(root.gid) +
                    " (mode " + mode_text(root.mode) + "): that group can add kprobes and change tracing, close to root",
-               "sudo chmod g-w " + s.tracefs->target + "  (read-only group access: sudo tracefs-setup apply --tracefs-read)");
+               shell_command({"sudo", "chmod", "g-w", s.tracefs->target}) + "  (read-only group access: sudo tracefs-setup apply --tracefs-read)");
     r.security_finding = true;
   } else {
     r = result(Status::pass, "tracefs root is mode " + mode_text(root.mode) + " (not open to all, no group write)");
@@ -444,7 +447,7 @@ CheckResult check_debugfs(const Snapshot& s) {
     r = result(Status::warn,
                "debugfs is open to every user (mode " + mode_text(s.debugfs_meta->mode) +
                    "): it exposes kernel internals; eBPF tools do not need it",
-               "sudo mount -o remount,mode=0700 " + s.debugfs->target);
+               shell_command({"sudo", "mount", "-o", "remount,mode=0700", s.debugfs->target}));
     r.security_finding = true;
   } else {
     r = result(Status::pass, "debugfs is mounted with mode " + mode_text(s.debugfs_meta->mode) + " (not open to all)");
@@ -455,6 +458,11 @@ CheckResult check_debugfs(const Snapshot& s) {
 
 CheckResult check_lockdown(const Snapshot& s) {
   CheckResult r;
+  if (const auto* refused = s.read_error("/sys/kernel/security/lockdown")) {
+    r = result(Status::error, *refused);
+    r.evidence = {{"lockdown", "unknown"}};
+    return r;
+  }
   if (!s.lockdown) {
     r = result(Status::skip, s.securityfs_mounted ? "lockdown state unknown: /sys/kernel/security/lockdown is absent"
                                                    : "lockdown state unknown: securityfs is not mounted");
@@ -502,7 +510,7 @@ std::vector<CheckDef> build_table() {
       {"config.source", "Kernel config found", "config",
        "/proc/config.gz, /boot/config-R, /lib/modules/R/config, ...", check_config_source},
   };
-  for (const auto& option : kOptions) {
+  for (const auto& option : config_options::kOptions) {
     table.push_back({option.id, option.option, "config", "the kernel config",
                      [&option](const Snapshot& s) { return check_option(s, option); }});
   }

@@ -3,7 +3,10 @@
 #include <libmount/libmount.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
+
+#include "libcheck/system_root.h"
 
 namespace bpfready {
 
@@ -14,17 +17,31 @@ struct TableFree {
 struct IterFree {
   void operator()(libmnt_iter* i) const { mnt_free_iter(i); }
 };
+struct FileClose {
+  void operator()(FILE* f) const { std::fclose(f); }
+};
 std::string or_empty(const char* s) { return s != nullptr ? s : ""; }
 }  // namespace
 
 Expected<std::vector<MountEntry>> parse_mountinfo_file(const std::string& path) {
+  auto text = SystemRoot().read(path, kMountinfoMaxBytes);
+  if (!text) return text.error();
+  return parse_mountinfo(*text);
+}
+
+Expected<std::vector<MountEntry>> parse_mountinfo(std::string_view text) {
+  std::vector<MountEntry> mounts;
+  if (text.empty()) return mounts;  // fmemopen refuses an empty buffer
   std::unique_ptr<libmnt_table, TableFree> table(mnt_new_table());
   if (!table) return SysError::plain("libmount: out of memory");
-  if (const int rc = mnt_table_parse_file(table.get(), path.c_str()); rc != 0) {
-    return SysError::from_errno(rc < 0 ? -rc : EINVAL, "parse " + path);
+  std::unique_ptr<FILE, FileClose> stream(
+      ::fmemopen(const_cast<char*>(text.data()), text.size(), "r"));  // NOLINT: read-only despite the type
+  if (!stream) return SysError::from_errno(errno, "fmemopen");
+  if (const int rc = mnt_table_parse_stream(table.get(), stream.get(), "mountinfo"); rc != 0) {
+    return SysError::from_errno(rc < 0 ? -rc : EINVAL, "parse mountinfo");
   }
   std::unique_ptr<libmnt_iter, IterFree> iter(mnt_new_iter(MNT_ITER_FORWARD));
-  std::vector<MountEntry> mounts;
+  if (!iter) return SysError::plain("libmount: out of memory");
   libmnt_fs* fs = nullptr;
   while (mnt_table_next_fs(table.get(), iter.get(), &fs) == 0) {
     mounts.push_back(MountEntry{or_empty(mnt_fs_get_target(fs)), or_empty(mnt_fs_get_fstype(fs)),

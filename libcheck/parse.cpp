@@ -23,6 +23,14 @@ std::string_view trim(std::string_view text) {
   return text.substr(first, last - first + 1);
 }
 
+std::string size_text(std::size_t bytes) {
+  constexpr std::size_t kKiB = std::size_t{1} << 10;
+  constexpr std::size_t kMiB = std::size_t{1} << 20;
+  if (bytes >= kMiB && bytes % kMiB == 0) return std::to_string(bytes / kMiB) + " MiB";
+  if (bytes >= kKiB && bytes % kKiB == 0) return std::to_string(bytes / kKiB) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
 std::vector<std::string> split(std::string_view text, std::string_view separators) {
   std::vector<std::string> pieces;
   std::size_t start = 0;
@@ -82,26 +90,51 @@ KernelConfigOptions parse_kernel_config(std::string_view text) {
   return options;
 }
 
-Expected<std::string> gunzip(std::string_view compressed) {
+Expected<std::string> gunzip(std::string_view compressed, std::size_t max_output) {
   z_stream stream{};
   // 16 + MAX_WBITS: expect a gzip header, not a raw zlib stream.
   if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) return SysError::plain("zlib: cannot initialise inflate");
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));  // NOLINT: zlib's API is not const
-  stream.avail_in = static_cast<uInt>(compressed.size());
   std::string out;
   char buffer[16384];
   int rc = Z_OK;
   while (rc == Z_OK) {
+    if (stream.avail_in == 0) {  // zlib takes at most 4 GiB at a time
+      const auto chunk = std::min<std::size_t>(compressed.size(), std::size_t{1} << 30);
+      stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));  // NOLINT: zlib's API is not const
+      stream.avail_in = static_cast<uInt>(chunk);
+      compressed.remove_prefix(chunk);
+    }
     stream.next_out = reinterpret_cast<Bytef*>(buffer);
     stream.avail_out = sizeof buffer;
     rc = inflate(&stream, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END) break;
-    out.append(buffer, sizeof buffer - stream.avail_out);
-    if (rc == Z_OK && stream.avail_in == 0 && stream.avail_out != 0) break;  // truncated input
+    const std::size_t produced = sizeof buffer - stream.avail_out;
+    if (out.size() + produced > max_output) {
+      inflateEnd(&stream);
+      return SysError{EFBIG, "gzip data unpacks to more than " + size_text(max_output)};
+    }
+    out.append(buffer, produced);
+    if (rc == Z_OK && stream.avail_in == 0 && compressed.empty() && stream.avail_out != 0) break;  // truncated input
   }
   inflateEnd(&stream);
   if (rc != Z_STREAM_END) return SysError::plain("gzip data is corrupt or truncated");
   return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parse_sysctl_conf(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> entries;
+  for (const auto& raw : split(text, "\n")) {
+    auto line = trim(raw);
+    if (line.empty() || line.front() == '#' || line.front() == ';') continue;
+    if (line.front() == '-') line.remove_prefix(1);  // "-key = value": ignore errors
+    const auto eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string key(trim(line.substr(0, eq)));
+    if (key.empty()) continue;
+    std::replace(key.begin(), key.end(), '/', '.');
+    entries.emplace_back(std::move(key), std::string(trim(line.substr(eq + 1))));
+  }
+  return entries;
 }
 
 std::string_view to_string(LockdownMode mode) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "libcheck/expected.h"
@@ -33,8 +34,19 @@ std::optional<KernelVersion> parse_kernel_version(std::string_view release);
 using KernelConfigOptions = std::map<std::string, std::string, std::less<>>;
 KernelConfigOptions parse_kernel_config(std::string_view text);
 
-// Decompresses gzip data (/proc/config.gz) with zlib.
-Expected<std::string> gunzip(std::string_view compressed);
+// The most a kernel config may hold, packed or unpacked: real ones are
+// 100-300 KiB, so anything larger is not one.
+inline constexpr std::size_t kKernelConfigMaxBytes = std::size_t{16} << 20;  // 16 MiB
+
+// Decompresses gzip data (/proc/config.gz) with zlib. Unpacking more than
+// MAX_OUTPUT bytes stops there with an EFBIG error (a gzip bomb).
+Expected<std::string> gunzip(std::string_view compressed, std::size_t max_output = kKernelConfigMaxBytes);
+
+// sysctl.conf / sysctl.d syntax: one "key = value" per line; lines starting
+// with '#' or ';' are comments; a leading '-' (ignore errors) is dropped.
+// Every (key, value) in file order: the key with '/' normalised to '.',
+// the value trimmed. Lines without '=' or with an empty key are skipped.
+std::vector<std::pair<std::string, std::string>> parse_sysctl_conf(std::string_view text);
 
 enum class LockdownMode { none, integrity, confidentiality };
 std::string_view to_string(LockdownMode mode);
@@ -61,5 +73,7 @@ std::vector<std::string> split(std::string_view text, std::string_view separator
 // The words with SEPARATOR between them.
 std::string join(const std::vector<std::string>& words, std::string_view separator = " ");
 std::string_view trim(std::string_view text);
+// "16 MiB", "64 KiB" or "1000 bytes": sizes in messages.
+std::string size_text(std::size_t bytes);
 
 }  // namespace bpfready

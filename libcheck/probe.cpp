@@ -84,7 +84,7 @@ Step<long> read_event_id(const std::string& tracefs_dir) {
                        "tracefs is not mounted, so the tracepoint's event id cannot be read"};
   }
   const std::string id_path = tracefs_dir + "/events/raw_syscalls/sys_enter/id";
-  const Fd id_file(::open(id_path.c_str(), O_RDONLY | O_CLOEXEC));
+  const Fd id_file(::open(id_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
   if (!id_file.valid()) {
     const int err = errno;
     return StepFailure{ProbeStage::tracefs_id, err, "cannot read " + id_path + ": " + std::strerror(err)};

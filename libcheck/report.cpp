@@ -5,6 +5,8 @@
 #include <map>
 #include <sstream>
 
+#include "libcheck/common/text.h"
+
 namespace bpfready {
 
 namespace {
@@ -29,9 +31,26 @@ const char* errno_name(int errnum) {
   return name != nullptr ? name : "";
 }
 
+// Host-provided text for JSON, which must be UTF-8: invalid bytes become U+FFFD.
+nlohmann::json text(std::string_view value) { return valid_utf8(value); }
+nlohmann::json text_or_null(const std::string& value) { return value.empty() ? nlohmann::json(nullptr) : text(value); }
+
+}  // namespace
+
+std::string terminal_text(std::string_view value) {
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(value[i]);
+    const bool c1 = byte == 0xC2 && i + 1 < value.size() && static_cast<unsigned char>(value[i + 1]) <= 0x9F;
+    if (byte < 0x20 || byte == 0x7F || c1) return escape_for_terminal(value);
+  }
+  return valid_utf8(value) == value ? std::string(value) : escape_for_terminal(value);
+}
+
+namespace {
+
 nlohmann::json probe_json(const ProbeOutcome& p) {
   return {{"ok", p.ok},           {"stage", to_string(p.stage)}, {"errno", p.errnum},
-          {"errno_name", errno_name(p.errnum)}, {"detail", p.detail},  {"expected", p.expected},
+          {"errno_name", errno_name(p.errnum)}, {"detail", text(p.detail)},  {"expected", p.expected},
           {"counted", p.counted}};
 }
 
@@ -75,8 +94,8 @@ int exit_code(const Report& report) {
 std::string render_text(const Report& report, bool colour, bool verbose) {
   const Style style{colour};
   std::ostringstream out;
-  out << style.paint("ebpf_diag", "1") << " " << report.tool_version << " on " << report.hostname << ", kernel "
-      << report.kernel_release << (report.live ? "" : " (fixture)") << "\n";
+  out << style.paint("ebpf_diag", "1") << " " << terminal_text(report.tool_version) << " on " << terminal_text(report.hostname)
+      << ", kernel " << terminal_text(report.kernel_release) << (report.live ? "" : " (fixture)") << "\n";
 
   std::vector<std::string> groups;
   for (const auto& c : report.checks) {
@@ -86,12 +105,12 @@ std::string render_text(const Report& report, bool colour, bool verbose) {
     out << "\n" << style.paint(group_title(group), "1") << "\n";
     for (const auto& c : report.checks) {
       if (c.group != group) continue;
-      out << "  " << style.mark(c.status) << " " << c.id << ": " << c.reason << "\n";
+      out << "  " << style.mark(c.status) << " " << terminal_text(c.id) << ": " << terminal_text(c.reason) << "\n";
       if (!c.remedy.empty() && (c.status == Status::fail || c.status == Status::warn)) {
-        out << "         fix: " << c.remedy << "\n";
+        out << "         fix: " << terminal_text(c.remedy) << "\n";
       }
       if (verbose) {
-        for (const auto& [key, value] : c.evidence) out << "         " << key << " = " << value << "\n";
+        for (const auto& [key, value] : c.evidence) out << "         " << terminal_text(key) << " = " << terminal_text(value) << "\n";
       }
     }
   }
@@ -101,13 +120,13 @@ std::string render_text(const Report& report, bool colour, bool verbose) {
     const std::string state = v.mismatch ? style.paint("MODEL MISMATCH", "35;1")
                               : v.ready  ? style.paint("READY", "32;1")
                                          : style.paint("NOT READY", "31;1");
-    out << "  " << v.title << " for " << v.subject << ": " << state << "\n";
-    out << "      " << v.reason << "\n";
+    out << "  " << terminal_text(v.title) << " for " << terminal_text(v.subject) << ": " << state << "\n";
+    out << "      " << terminal_text(v.reason) << "\n";
     if (v.proof && !v.mismatch) {
       out << "      prediction: " << (v.prediction.ok ? "works" : "fails at " + std::string(to_string(v.prediction.stage)))
           << ", probe: " << (v.proof->ok ? "works" : "fails at " + std::string(to_string(v.proof->stage))) << "\n";
     }
-    if (!v.remedy.empty()) out << "      smallest fix: " << v.remedy << "\n";
+    if (!v.remedy.empty()) out << "      smallest fix: " << terminal_text(v.remedy) << "\n";
   }
 
   std::size_t findings = 0;
@@ -117,7 +136,7 @@ std::string render_text(const Report& report, bool colour, bool verbose) {
     out << "  no setting found that weakens this host\n";
   } else {
     for (const auto& c : report.checks) {
-      if (c.security_finding) out << "  " << style.mark(Status::warn) << " " << c.id << ": " << c.reason << "\n";
+      if (c.security_finding) out << "  " << style.mark(Status::warn) << " " << terminal_text(c.id) << ": " << terminal_text(c.reason) << "\n";
     }
   }
 
@@ -131,13 +150,48 @@ std::string render_text(const Report& report, bool colour, bool verbose) {
   return out.str();
 }
 
+namespace {
+
+nlohmann::json check_json(const CheckResult& c) {
+  nlohmann::json evidence = nlohmann::json::object();
+  for (const auto& [key, value] : c.evidence) evidence[valid_utf8(key)] = text(value);
+  return {{"id", text(c.id)},
+          {"title", text(c.title)},
+          {"group", text(c.group)},
+          {"status", to_string(c.status)},
+          {"reason", text(c.reason)},
+          {"evidence", evidence},
+          {"remedy", text_or_null(c.remedy)},
+          {"security_finding", c.security_finding}};
+}
+
+nlohmann::json verdict_json(const Verdict& v) {
+  return {{"id", text(v.id)},
+          {"title", text(v.title)},
+          {"subject", text(v.subject)},
+          {"ready", v.ready},
+          {"mismatch", v.mismatch},
+          {"reason", text(v.reason)},
+          {"remedy", text_or_null(v.remedy)},
+          {"prediction",
+           {{"ok", v.prediction.ok},
+            {"stage", v.prediction.ok ? nlohmann::json(nullptr) : nlohmann::json(to_string(v.prediction.stage))},
+            {"errno", v.prediction.errnum},
+            {"errno_name", errno_name(v.prediction.errnum)},
+            {"reason", text(v.prediction.reason)},
+            {"certain", v.prediction.certain}}},
+          {"proof", v.proof ? probe_json(*v.proof) : nlohmann::json(nullptr)}};
+}
+
+}  // namespace
+
 nlohmann::json render_json(const Report& report) {
   nlohmann::json doc;
   doc["schema_version"] = kReportSchemaVersion;
   doc["tool"] = "ebpf_diag";
-  doc["version"] = report.tool_version;
-  doc["hostname"] = report.hostname;
-  doc["kernel_release"] = report.kernel_release;
+  doc["version"] = text(report.tool_version);
+  doc["hostname"] = text(report.hostname);
+  doc["kernel_release"] = text(report.kernel_release);
   doc["live"] = report.live;
   const int code = exit_code(report);
   doc["ready"] = code == 0;
@@ -146,45 +200,22 @@ nlohmann::json render_json(const Report& report) {
   nlohmann::json summary = {{"pass", 0}, {"warn", 0}, {"fail", 0}, {"skip", 0}, {"error", 0}, {"security_findings", 0}};
   auto& checks = doc["checks"] = nlohmann::json::array();
   for (const auto& c : report.checks) {
-    nlohmann::json evidence = nlohmann::json::object();
-    for (const auto& [key, value] : c.evidence) evidence[key] = value;
-    checks.push_back({{"id", c.id},
-                      {"title", c.title},
-                      {"group", c.group},
-                      {"status", to_string(c.status)},
-                      {"reason", c.reason},
-                      {"evidence", evidence},
-                      {"remedy", c.remedy.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.remedy)},
-                      {"security_finding", c.security_finding}});
+    checks.push_back(check_json(c));
     summary[std::string(to_string(c.status))] = summary[std::string(to_string(c.status))].get<int>() + 1;
     if (c.security_finding) summary["security_findings"] = summary["security_findings"].get<int>() + 1;
   }
   auto& verdicts = doc["verdicts"] = nlohmann::json::array();
-  for (const auto& v : report.verdicts) {
-    verdicts.push_back({{"id", v.id},
-                        {"title", v.title},
-                        {"subject", v.subject},
-                        {"ready", v.ready},
-                        {"mismatch", v.mismatch},
-                        {"reason", v.reason},
-                        {"remedy", v.remedy.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.remedy)},
-                        {"prediction",
-                         {{"ok", v.prediction.ok},
-                          {"stage", v.prediction.ok ? nlohmann::json(nullptr) : nlohmann::json(to_string(v.prediction.stage))},
-                          {"errno", v.prediction.errnum},
-                          {"errno_name", errno_name(v.prediction.errnum)},
-                          {"reason", v.prediction.reason},
-                          {"certain", v.prediction.certain}}},
-                        {"proof", v.proof ? probe_json(*v.proof) : nlohmann::json(nullptr)}});
-  }
+  for (const auto& v : report.verdicts) verdicts.push_back(verdict_json(v));
   doc["summary"] = summary;
   return doc;
 }
 
 namespace {
+// A label value of the text exposition format: valid UTF-8, with backslash,
+// double quote and newline escaped.
 std::string label_escape(std::string_view value) {
   std::string out;
-  for (const char c : value) {
+  for (const char c : valid_utf8(value)) {
     if (c == '\\' || c == '"') out += '\\';
     if (c == '\n') {
       out += "\\n";
@@ -206,13 +237,13 @@ std::string render_prometheus(const Report& report) {
   out << "# HELP bpfready_verdict_ready 1 when the tool class works for the subject.\n"
       << "# TYPE bpfready_verdict_ready gauge\n";
   for (const auto& v : report.verdicts) {
-    out << "bpfready_verdict_ready{tool=\"" << v.id << "\",subject=\"" << label_escape(v.subject) << "\"} "
+    out << "bpfready_verdict_ready{tool=\"" << label_escape(v.id) << "\",subject=\"" << label_escape(v.subject) << "\"} "
         << (v.ready ? 1 : 0) << "\n";
   }
   out << "# HELP bpfready_verdict_mismatch 1 when the prediction contradicts the probe.\n"
       << "# TYPE bpfready_verdict_mismatch gauge\n";
   for (const auto& v : report.verdicts) {
-    out << "bpfready_verdict_mismatch{tool=\"" << v.id << "\",subject=\"" << label_escape(v.subject) << "\"} "
+    out << "bpfready_verdict_mismatch{tool=\"" << label_escape(v.id) << "\",subject=\"" << label_escape(v.subject) << "\"} "
         << (v.mismatch ? 1 : 0) << "\n";
   }
   out << "# HELP bpfready_check_status 1 for the status each check has.\n# TYPE bpfready_check_status gauge\n";
@@ -220,7 +251,7 @@ std::string render_prometheus(const Report& report) {
   for (const auto& c : report.checks) {
     findings += c.security_finding ? 1 : 0;
     for (const auto s : {Status::pass, Status::warn, Status::fail, Status::skip, Status::error}) {
-      out << "bpfready_check_status{id=\"" << c.id << "\",status=\"" << to_string(s) << "\"} "
+      out << "bpfready_check_status{id=\"" << label_escape(c.id) << "\",status=\"" << to_string(s) << "\"} "
           << (c.status == s ? 1 : 0) << "\n";
     }
   }

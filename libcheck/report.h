@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "libcheck/checks.h"
@@ -30,6 +31,14 @@ struct Report {
 // render_json emits it as "exit_code", and "ready" (exit_code == 0).
 int exit_code(const Report& report);
 
+// TEXT for a terminal: unchanged when it is valid UTF-8 without control
+// characters (ordinary text), else all of it through escape_for_terminal.
+std::string terminal_text(std::string_view text);
+
+// Host-provided text (hostname, release, reasons, evidence, paths) may be
+// hostile. JSON gets it as valid UTF-8 (valid_utf8: each invalid byte becomes
+// U+FFFD); Prometheus label values too, with \\, \" and \n escaped; the text
+// renderer shows it through terminal_text.
 std::string render_text(const Report& report, bool colour, bool verbose);
 nlohmann::json render_json(const Report& report);
 std::string render_prometheus(const Report& report);

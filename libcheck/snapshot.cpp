@@ -13,6 +13,37 @@ namespace bpfready {
 
 namespace {
 
+// A read failure that says only that the fact is unknown, not that the file is odd.
+bool absent_or_denied(int errnum) { return errnum == ENOENT || errnum == ENOTDIR || errnum == EACCES || errnum == EPERM; }
+
+// PATH's content, or nullopt; a refused or failed read is noted in read_errors.
+std::optional<std::string> read_noting(const SystemRoot& root, Snapshot& snap, const std::string& path,
+                                       std::size_t max_bytes = kReadCapDefault) {
+  auto text = root.read(path, max_bytes);
+  if (text) return std::move(*text);
+  if (!absent_or_denied(text.error().errnum)) snap.read_errors[path] = text.error().message;
+  return std::nullopt;
+}
+
+// The kernel config CANDIDATE holds, unpacked; nullopt when it is absent,
+// refused (noted) or not a kernel config.
+std::optional<KernelConfigOptions> read_config_candidate(const SystemRoot& root, Snapshot& snap,
+                                                         const std::string& candidate) {
+  auto text = read_noting(root, snap, candidate, kKernelConfigMaxBytes);
+  if (!text) return std::nullopt;
+  if (candidate.ends_with(".gz")) {
+    auto plain = gunzip(*text, kKernelConfigMaxBytes);
+    if (!plain) {
+      if (plain.error().errnum == EFBIG) snap.read_errors[candidate] = "refused " + candidate + ": " + plain.error().message;
+      return std::nullopt;
+    }
+    text = std::move(*plain);
+  }
+  auto options = parse_kernel_config(*text);
+  if (options.empty()) return std::nullopt;  // not a kernel config after all
+  return options;
+}
+
 void read_kernel_config(const SystemRoot& root, Snapshot& snap) {
   const std::string& release = snap.kernel_release;
   std::vector<std::string> candidates = {"/proc/config.gz"};
@@ -25,48 +56,40 @@ void read_kernel_config(const SystemRoot& root, Snapshot& snap) {
   candidates.insert(candidates.end(), {"/boot/config", "/usr/src/linux/.config"});
   for (const auto& candidate : candidates) {
     snap.kernel_config_searched.push_back(candidate);
-    auto content = root.read(candidate);
-    if (!content) continue;
-    std::string text = std::move(*content);
-    if (candidate.ends_with(".gz")) {
-      auto plain = gunzip(text);
-      if (!plain) continue;
-      text = std::move(*plain);
+    if (auto options = read_config_candidate(root, snap, candidate)) {
+      snap.kernel_config = std::move(*options);
+      snap.kernel_config_source = candidate;
+      return;
     }
-    auto options = parse_kernel_config(text);
-    if (options.empty()) continue;  // not a kernel config after all
-    snap.kernel_config = std::move(options);
-    snap.kernel_config_source = candidate;
-    return;
   }
+}
+
+// The .conf files of DIR in ROOT, sorted; a directory that cannot be listed has none.
+std::vector<std::string> conf_files(const SystemRoot& root, const std::string& dir) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  std::filesystem::directory_iterator it(root.path(dir), ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (it->path().extension() == ".conf") found.push_back(dir + "/" + it->path().filename().string());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
 }
 
 void read_persisted_sysctls(const SystemRoot& root, Snapshot& snap) {
   std::vector<std::string> files = {"/etc/sysctl.conf"};
   for (const char* dir : {"/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d",
                           "/lib/sysctl.d"}) {
-    std::error_code ec;
-    std::vector<std::string> found;
-    for (const auto& entry : std::filesystem::directory_iterator(root.path(dir), ec)) {
-      if (entry.path().extension() == ".conf") found.push_back(std::string(dir) + "/" + entry.path().filename().string());
-    }
-    std::sort(found.begin(), found.end());
+    const auto found = conf_files(root, dir);
     files.insert(files.end(), found.begin(), found.end());
   }
   const auto& keys = relevant_sysctls();
   for (const auto& file : files) {
-    auto content = root.read(file);
+    const auto content = read_noting(root, snap, file);
     if (!content) continue;
-    for (const auto& raw : split(*content, "\n")) {
-      auto line = trim(raw);
-      if (line.empty() || line.front() == '#' || line.front() == ';') continue;
-      if (line.front() == '-') line.remove_prefix(1);  // "-key = value": ignore errors
-      const auto eq = line.find('=');
-      if (eq == std::string_view::npos) continue;
-      std::string key(trim(line.substr(0, eq)));
-      std::replace(key.begin(), key.end(), '/', '.');
+    for (auto& [key, value] : parse_sysctl_conf(*content)) {
       if (std::find(keys.begin(), keys.end(), key) == keys.end()) continue;
-      snap.persisted_sysctls.push_back({file, key, std::string(trim(line.substr(eq + 1)))});
+      snap.persisted_sysctls.push_back({file, std::move(key), std::move(value)});
     }
   }
 }
@@ -98,7 +121,7 @@ void read_tracefs(const SystemRoot& root, Snapshot& snap) {
     snap.tracefs_id_chain.push_back(PathFact{path, root.stat(path)});
   }
   if (root.is_live()) {
-    const Fd id_file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    const Fd id_file(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
     snap.tracefs_id_open = id_file.valid() ? Expected<void>(Ok{}) : SysError::from_errno(errno, "open " + path);
   }
 }
@@ -129,11 +152,16 @@ std::string Snapshot::tracefs_dir() const { return tracefs ? tracefs->target : s
 
 std::optional<FileCaps> Snapshot::binary_file_caps() const { return binary_caps ? *binary_caps : std::nullopt; }
 
+const std::string* Snapshot::read_error(std::string_view path) const {
+  const auto it = read_errors.find(path);
+  return it == read_errors.end() ? nullptr : &it->second;
+}
+
 Snapshot collect_snapshot(const SystemRoot& root, const CollectOptions& options) {
   Snapshot snap;
   snap.live = root.is_live();
 
-  if (auto release = root.read("/proc/sys/kernel/osrelease")) {
+  if (auto release = read_noting(root, snap, "/proc/sys/kernel/osrelease", kValueFileMaxBytes)) {
     snap.kernel_release = std::string(trim(*release));
     snap.kernel = parse_kernel_version(snap.kernel_release);
   }
@@ -141,22 +169,25 @@ Snapshot collect_snapshot(const SystemRoot& root, const CollectOptions& options)
   snap.btf_vmlinux = root.exists("/sys/kernel/btf/vmlinux");
 
   for (const auto& key : relevant_sysctls()) {
-    auto text = root.read(sysctl_path(key));
+    const auto text = read_noting(root, snap, sysctl_path(key), kValueFileMaxBytes);
     snap.sysctls[key] = text ? parse_sysctl_int(*text) : std::nullopt;
   }
   read_persisted_sysctls(root, snap);
 
-  if (auto status = root.read("/proc/self/status")) snap.creds = parse_proc_status(*status);
-  if (auto limits = root.read("/proc/self/limits")) snap.memlock_limit_bytes = parse_memlock(*limits);
+  if (auto status = read_noting(root, snap, "/proc/self/status")) snap.creds = parse_proc_status(*status);
+  if (auto limits = read_noting(root, snap, "/proc/self/limits")) snap.memlock_limit_bytes = parse_memlock(*limits);
 
   snap.binary_path = options.binary_path;
   if (snap.binary_path.empty() && snap.live) snap.binary_path = self_exe();
   if (!snap.binary_path.empty() && snap.live) snap.binary_caps = read_file_caps(snap.binary_path);
 
-  snap.mounts = parse_mountinfo_file(root.path("/proc/self/mountinfo").string());
+  auto mountinfo = root.read("/proc/self/mountinfo", kMountinfoMaxBytes);
+  snap.mounts = mountinfo ? parse_mountinfo(*mountinfo) : Expected<std::vector<MountEntry>>(mountinfo.error());
   read_tracefs(root, snap);
 
-  if (auto lockdown = root.read("/sys/kernel/security/lockdown")) snap.lockdown = parse_lockdown(*lockdown);
+  if (auto lockdown = read_noting(root, snap, "/sys/kernel/security/lockdown", kValueFileMaxBytes)) {
+    snap.lockdown = parse_lockdown(*lockdown);
+  }
 
   if (snap.live && options.run_probes) {
     ProbeOptions probe_options{snap.tracefs_dir(), options.probe_calls};

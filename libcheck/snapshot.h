@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "libcheck/caps.h"
@@ -68,13 +69,28 @@ struct Snapshot {
   std::optional<ProbeOutcome> probe_raw_tp;
   std::optional<ProbeOutcome> probe_perf_tp;
 
+  // Files that exist but were refused or could not be read: not a regular
+  // file, larger than its cap, a gzip bomb, an I/O error. Host path ->
+  // reason. An absent or permission-denied file is not here: its facts are
+  // unknown, which the checks already say. A check whose file is here is an
+  // error, with this reason.
+  std::map<std::string, std::string, std::less<>> read_errors;
+
   [[nodiscard]] std::optional<long> sysctl(const std::string& key) const;
   // "y"/"m" -> true, "n" -> false, no config or absent option -> nullopt.
   [[nodiscard]] std::optional<bool> config_enabled(const std::string& option) const;
   [[nodiscard]] std::string tracefs_dir() const;  // host path, empty if not mounted
   // The binary's file capabilities; nullopt when it has none or they are unknown.
   [[nodiscard]] std::optional<FileCaps> binary_file_caps() const;
+  // Why PATH was refused (see read_errors), or nullptr.
+  [[nodiscard]] const std::string* read_error(std::string_view path) const;
 };
+
+// The most read of each kind of host file (see SystemRoot::read): one-value
+// files (osrelease, a sysctl, lockdown, the hostname) 64 KiB; /proc/self
+// files and sysctl.d files the default 1 MiB; mountinfo and kernel configs
+// 16 MiB (kMountinfoMaxBytes, kKernelConfigMaxBytes, also once unpacked).
+inline constexpr std::size_t kValueFileMaxBytes = std::size_t{64} << 10;
 
 struct CollectOptions {
   bool run_probes = true;   // ignored for fixture roots

@@ -81,24 +81,40 @@ Expected<void> become(const Subject& subject) {
 }
 
 // The child's side: become SUBJECT, probe, and write the outcomes as JSON.
-int probe_as_child(const Subject& subject, const ProbeOptions& options, int out_fd) {
-  nlohmann::json reply;
-  if (auto became = become(subject); !became) {
-    reply = {{"error", became.error().message}};
-  } else {
-    const auto [raw, perf] = run_both_probes(options);
-    reply["outcomes"] = {to_json(raw), to_json(perf)};
+// Nothing may throw out of it: the child would go on running its parent's code.
+int probe_as_child(const Subject& subject, const ProbeOptions& options, int out_fd) noexcept {
+  try {
+    nlohmann::json reply;
+    if (auto became = become(subject); !became) {
+      reply = {{"error", became.error().message}};
+    } else {
+      const auto [raw, perf] = run_both_probes(options);
+      reply["outcomes"] = {to_json(raw), to_json(perf)};
+    }
+    return write_all(out_fd, reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) ? 0 : 1;
+  } catch (...) {
+    return 1;
   }
-  return write_all(out_fd, reply.dump()) ? 0 : 1;
+}
+
+// "30 s", "1500 ms".
+std::string duration_text(std::chrono::milliseconds duration) {
+  if (duration.count() % 1000 == 0) return std::to_string(duration.count() / 1000) + " s";
+  return std::to_string(duration.count()) + " ms";
 }
 
 }  // namespace
 
-Expected<std::vector<ProbeOutcome>> run_probes_as(const Subject& subject, const ProbeOptions& options) {
-  auto child = run_in_child([&](int out_fd) { return probe_as_child(subject, options, out_fd); });
+Expected<std::vector<ProbeOutcome>> run_probes_as(const Subject& subject, const ProbeOptions& options,
+                                                  std::chrono::milliseconds timeout) {
+  auto child = run_in_child([&](int out_fd) { return probe_as_child(subject, options, out_fd); }, timeout);
   if (!child) return child.error();
+  if (child->timed_out) {
+    return SysError{ETIMEDOUT, "the probe process as " + subject.name + " did not finish within " +
+                                   duration_text(timeout) + " (was it stopped?); it was killed"};
+  }
   if (!WIFEXITED(child->wait_status) || WEXITSTATUS(child->wait_status) != 0) {
-    return SysError::plain("the probe process as " + subject.name + " died");
+    return SysError::plain("the probe process as " + subject.name + " " + describe_wait_status(child->wait_status));
   }
   try {
     const auto reply = nlohmann::json::parse(child->output);

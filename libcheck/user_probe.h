@@ -3,6 +3,7 @@
 // identity and those capabilities.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -25,9 +26,17 @@ Expected<Subject> subject_for_user(const std::string& user, const std::optional<
 // Whether SUBJECT may execute a file with this owner and mode.
 bool may_execute(const FileMeta& file, const Subject& subject);
 
+// How long the probes as another user may take. They take well under a
+// second; the user they run as owns the process and can stop it (SIGSTOP),
+// so without a bound they could hang root's ebpf_diag.
+inline constexpr std::chrono::milliseconds kUserProbeTimeout = std::chrono::seconds(30);
+
 // Forks; the child switches to SUBJECT's uid, gid and groups with exactly
 // SUBJECT's effective capabilities, runs both probes and reports back.
-// Needs root (CAP_SETUID, CAP_SETGID, CAP_SETPCAP).
-Expected<std::vector<ProbeOutcome>> run_probes_as(const Subject& subject, const ProbeOptions& options);
+// Needs root (CAP_SETUID, CAP_SETGID, CAP_SETPCAP). A child still running
+// after TIMEOUT is killed (SIGKILL) and reaped, which frees every BPF
+// object it held, and the result is an ETIMEDOUT error.
+Expected<std::vector<ProbeOutcome>> run_probes_as(const Subject& subject, const ProbeOptions& options,
+                                                  std::chrono::milliseconds timeout = kUserProbeTimeout);
 
 }  // namespace bpfready

@@ -13,6 +13,8 @@ packages=(
   libgtest-dev libcap2-bin passwd util-linux systemd strace
   # benchmarks: the peers syscount is measured against
   libbpf-tools bpftrace hyperfine
+  # fuzzing (setup/fuzz.sh): libFuzzer and the sanitizer runtimes of clang 14
+  libclang-rt-14-dev
 )
 
 missing=()

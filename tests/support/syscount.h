@@ -1,9 +1,16 @@
 // Helpers shared by syscount's system and privilege tests: run a program and
-// capture its output, find syscount's BPF programs, skip without root.
+// capture its output (in the foreground, or in the background with a
+// deadline), find syscount's BPF programs, skip without root.
 #pragma once
 
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +22,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -64,6 +72,16 @@ inline std::string temp_path(const std::string& tag) {
   return std::string(pattern) + tag;
 }
 
+// In a forked child: runs ARGV (searched in PATH), or exits 126.
+[[noreturn]] inline void exec_or_exit(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& word : argv) args.push_back(const_cast<char*>(word.c_str()));
+  args.push_back(nullptr);
+  execvp(args[0], args.data());
+  _exit(126);
+}
+
 // Runs ARGV with stdout and stderr captured (stdout to /dev/null when
 // DISCARD_OUT), after BEFORE_EXEC runs in the child (e.g. to change user).
 inline RunResult run(const std::vector<std::string>& argv, bool discard_out = false,
@@ -78,11 +96,7 @@ inline RunResult run(const std::vector<std::string>& argv, bool discard_out = fa
     dup2(out, 1);
     dup2(err, 2);
     if (before_exec) before_exec();
-    std::vector<char*> args;
-    for (const auto& word : argv) args.push_back(const_cast<char*>(word.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(126);
+    exec_or_exit(argv);
   }
   if (while_running) while_running(pid);
   int status = 0;
@@ -127,6 +141,202 @@ inline std::set<std::uint64_t> leaked_since(const std::set<std::uint64_t>& befor
   }
   return leaked;
 }
+
+// Polls CONDITION every 10 ms until it holds or WITHIN has passed: waiting
+// for something another process does, never a fixed sleep. Its last value.
+inline bool wait_until(const std::function<bool()>& condition,
+                       std::chrono::milliseconds within = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  for (;;) {
+    if (condition()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// Whether a syscount program that was not loaded at BEFORE is loaded now.
+inline bool new_programs_loaded(const std::set<std::uint64_t>& before) {
+  for (auto id : syscount_program_ids()) {
+    if (!before.contains(id)) return true;
+  }
+  return false;
+}
+
+// Waits until a syscount started since BEFORE has loaded its programs.
+inline bool wait_for_new_programs(const std::set<std::uint64_t>& before,
+                                  std::chrono::milliseconds within = std::chrono::seconds(10)) {
+  return wait_until([&] { return new_programs_loaded(before); }, within);
+}
+
+// Waits until every syscount program loaded since BEFORE is gone.
+inline bool programs_gone(const std::set<std::uint64_t>& before,
+                          std::chrono::milliseconds within = std::chrono::seconds(10)) {
+  return wait_until([&] { return !new_programs_loaded(before); }, within);
+}
+
+// Waits until syscount, process PID, holds no capability any more. It drops
+// them right after attaching its programs and registering its targets, so
+// from then on every call of a target is counted. True too if it ended.
+inline bool wait_for_tracking(pid_t pid, std::chrono::milliseconds within = std::chrono::seconds(10)) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/status";
+  return wait_until(
+      [&] {
+        const std::string status = slurp(path);
+        return status.empty() || status.find("\nCapEff:\t0000000000000000\n") != std::string::npos;
+      },
+      within);
+}
+
+// A program started in the background, in its own process group, with stdin
+// from a pipe the test holds, and stdout and stderr to temporary files
+// (after BEFORE_EXEC runs in the child). Whatever still runs of its process group
+// is killed when the object goes, so a hung run cannot outlive its test.
+class Background {
+ public:
+  explicit Background(const std::vector<std::string>& argv,
+                      const std::function<void()>& before_exec = {})
+      : out_path_(temp_path(".out")), err_path_(temp_path(".err")) {
+    int input[2] = {-1, -1};
+    if (pipe2(input, O_CLOEXEC) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      setpgid(0, 0);
+      dup2(input[0], 0);
+      dup2(open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), 1);
+      dup2(open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), 2);
+      if (before_exec) before_exec();
+      exec_or_exit(argv);
+    }
+    setpgid(pid_, pid_);  // either side may get there first
+    close(input[0]);
+    stdin_ = input[1];
+    pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+  }
+  ~Background() {
+    close_stdin();
+    if (pid_ > 0) {
+      kill(-pid_, SIGKILL);
+      if (!status_) waitpid(pid_, nullptr, 0);
+    }
+    if (pidfd_ >= 0) close(pidfd_);
+    std::remove(out_path_.c_str());
+    std::remove(err_path_.c_str());
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  void close_stdin() {
+    if (stdin_ >= 0) close(stdin_);
+    stdin_ = -1;
+  }
+  void signal(int signo) const {
+    if (pid_ > 0 && !status_) kill(pid_, signo);
+  }
+  // The exit status (128+N when killed by signal N) if it ends within WITHIN.
+  std::optional<int> wait(std::chrono::milliseconds within = std::chrono::seconds(10)) {
+    if (status_ || pid_ <= 0 || pidfd_ < 0) return status_;
+    pollfd ready{pidfd_, POLLIN, 0};
+    if (poll(&ready, 1, static_cast<int>(within.count())) != 1) return std::nullopt;
+    int status = 0;
+    if (waitpid(pid_, &status, 0) != pid_) return std::nullopt;
+    status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return status_;
+  }
+  [[nodiscard]] bool ended() {
+    return wait(std::chrono::milliseconds(0)).has_value();
+  }
+  [[nodiscard]] std::string out() const { return slurp(out_path_); }
+  [[nodiscard]] std::string err() const { return slurp(err_path_); }
+
+ private:
+  std::string out_path_, err_path_;
+  pid_t pid_ = -1;
+  int stdin_ = -1;
+  int pidfd_ = -1;
+  std::optional<int> status_;
+};
+
+// A forked process with the name NAME (prctl(PR_SET_NAME), so any bytes),
+// that makes 10 getppid calls when told to, then exits.
+class NamedTarget {
+ public:
+  explicit NamedTarget(const char* name = "\xff\xfe" "A") {
+    int go[2];
+    if (pipe2(go, O_CLOEXEC) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(go[1]);
+      prctl(PR_SET_NAME, name, 0, 0, 0);
+      char byte = 0;
+      if (read(go[0], &byte, 1) != 1) _exit(1);
+      for (int i = 0; i < 10; ++i) syscall(SYS_getppid);
+      _exit(0);
+    }
+    close(go[0]);
+    go_ = go[1];
+  }
+  ~NamedTarget() {
+    if (go_ >= 0) close(go_);  // it exits without a call
+    if (pid_ > 0) waitpid(pid_, nullptr, 0);
+  }
+  NamedTarget(const NamedTarget&) = delete;
+  NamedTarget& operator=(const NamedTarget&) = delete;
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  // Lets it make its calls and waits until it has exited (and is reaped).
+  void go_and_wait() {
+    (void)!write(go_, "g", 1);
+    close(go_);
+    go_ = -1;
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int go_ = -1;
+};
+
+// A FIFO, and a reader on it that reads only when told to.
+class Fifo {
+ public:
+  Fifo() : path_(temp_path(".fifo")) { mkfifo(path_.c_str(), 0600); }
+  ~Fifo() {
+    if (reader_ >= 0) close(reader_);
+    std::remove(path_.c_str());
+  }
+  Fifo(const Fifo&) = delete;
+  Fifo& operator=(const Fifo&) = delete;
+  [[nodiscard]] const std::string& path() const { return path_; }
+  // Opens the reader, with the FIFO's buffer at one page: the first write
+  // fills it, the next one blocks.
+  bool open_reader() {
+    reader_ = open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    return reader_ >= 0 && fcntl(reader_, F_SETPIPE_SZ, 4096) >= 0;
+  }
+  [[nodiscard]] int buffered() const {
+    int bytes = 0;
+    return ioctl(reader_, FIONREAD, &bytes) == 0 ? bytes : -1;
+  }
+  // Everything until the writer closes its end (or WITHIN passes).
+  std::string drain(std::chrono::milliseconds within = std::chrono::seconds(10)) {
+    std::string text;
+    char buffer[65536];
+    const auto deadline = std::chrono::steady_clock::now() + within;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd ready{reader_, POLLIN, 0};
+      if (poll(&ready, 1, 100) < 0) break;
+      const ssize_t n = read(reader_, buffer, sizeof buffer);
+      if (n == 0) break;
+      if (n > 0) text.append(buffer, static_cast<std::size_t>(n));
+    }
+    return text;
+  }
+
+ private:
+  std::string path_;
+  int reader_ = -1;
+};
 
 inline std::size_t line_count(const std::string& text) {
   std::size_t lines = 0;

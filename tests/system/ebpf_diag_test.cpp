@@ -2,6 +2,7 @@
 // capabilities, and as that user through file capabilities.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "support/system.h"
@@ -124,6 +125,26 @@ TEST_F(UnprivilegedUser, FileCapabilitiesProveRawTracepointButNotTracefsAtDefaul
 
   const auto strict = user_.run(copy_ + " --quiet --require raw_tp,perf_tp");
   EXPECT_EQ(strict.exit_code, 1) << "perf_tp required but not ready";
+}
+
+TEST_F(UnprivilegedUser, FixLineQuotesAHostileBinaryPath) {
+  const std::string dir = scratch_.path() + "/x;id>&2;#";
+  const std::string evil = dir + "/ebpf_diag";
+  std::filesystem::create_directory(dir);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                        std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                        std::filesystem::perms::others_exec);
+  std::filesystem::copy_file(copy_, evil);
+  std::filesystem::permissions(evil, std::filesystem::perms::owner_all | std::filesystem::perms::group_exec |
+                                         std::filesystem::perms::others_exec | std::filesystem::perms::others_read |
+                                         std::filesystem::perms::group_read);
+  // runuser executes the path itself; only this outer shell needs the quotes.
+  const auto result = run_command("runuser -u " + user_.name() + " -- '" + evil + "' --color never 2>&1");
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_NE(result.output.find("fix: sudo setcap cap_bpf,cap_perfmon=ep '" + evil + "'"), std::string::npos)
+      << result.output;
+  EXPECT_EQ(result.output.find("=ep " + evil), std::string::npos) << "an unquoted path in a fix line:\n"
+                                                                   << result.output;
 }
 
 TEST(EbpfDiagSystem, NeverChangesTheSystem) {

@@ -1,8 +1,22 @@
 // The end-to-end probes really load, attach, count and clean up.
 #include <gtest/gtest.h>
+#include <linux/bpf.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "libcheck/caps.h"
 #include "libcheck/probe.h"
 #include "libcheck/snapshot.h"
+#include "libcheck/user_probe.h"
 #include "support/system.h"
 
 namespace bpfready {
@@ -58,6 +72,104 @@ TEST(ProbeSystem, LiveSnapshotProvesBothFlavoursAsRoot) {
   EXPECT_TRUE(snapshot.probe_perf_tp->ok) << snapshot.probe_perf_tp->detail;
   ASSERT_TRUE(snapshot.kernel_config.has_value()) << "this VM has /proc/config.gz";
   EXPECT_TRUE(snapshot.btf_vmlinux);
+}
+
+// ---- the probe run as another user ----------------------------------------------------------
+
+// The children of this process.
+std::vector<pid_t> children_of_self() {
+  std::vector<pid_t> children;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(line.substr(close + 2));
+    char state = 0;
+    pid_t parent = 0;
+    if (fields >> state >> parent && parent == ::getpid()) children.push_back(std::stoi(name));
+  }
+  return children;
+}
+
+// The ids of the BPF programs PID holds a descriptor of.
+std::vector<unsigned> programs_held_by(pid_t pid) {
+  std::vector<unsigned> ids;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fdinfo", ec)) {
+    std::ifstream info(entry.path());
+    std::string line;
+    while (std::getline(info, line)) {
+      if (line.starts_with("prog_id:")) ids.push_back(static_cast<unsigned>(std::stoul(line.substr(8))));
+    }
+  }
+  return ids;
+}
+
+bool program_exists(unsigned id) {
+  bpf_attr attr{};
+  attr.prog_id = id;
+  const long fd = ::syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof attr);
+  if (fd >= 0) ::close(static_cast<int>(fd));
+  return fd >= 0;
+}
+
+template <class Predicate>
+bool wait_for(Predicate done, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+// A user can stop (SIGSTOP) the probe process that root's `ebpf_diag --user`
+// runs as them. It must not hang root: at the deadline the process is
+// killed, reaped, its programs are freed, and the caller gets an error.
+TEST(ProbeSystem, ProbeAsAUserWhoStopsItEndsAtTheDeadline) {
+  BPFREADY_REQUIRE_ROOT();
+  const testing::TestUser user;
+  ASSERT_TRUE(user.ok());
+  constexpr std::uint64_t caps = cap_bit(kCapBpf) | cap_bit(kCapPerfmon);
+  const auto subject = subject_for_user(user.name(), FileCaps{caps, 0, true, "cap_bpf,cap_perfmon=ep"}, caps);
+  ASSERT_TRUE(subject.has_value()) << subject.error().message;
+  // Four billion calls keep the raw_tp probe busy long enough to be caught.
+  const ProbeOptions options{.tracefs_dir = "", .trigger_calls = 4000000000U};
+  auto probing = std::async(std::launch::async, [&] { return run_probes_as(*subject, options, std::chrono::seconds(3)); });
+
+  pid_t child = 0;
+  std::vector<unsigned> programs;
+  ASSERT_TRUE(wait_for(
+      [&] {
+        const auto children = children_of_self();
+        if (!children.empty()) child = children.front();
+        if (child != 0) programs = programs_held_by(child);
+        return !programs.empty();
+      },
+      std::chrono::seconds(30)))
+      << "the probe process never loaded its program";
+  const auto stopped = testing::run_command("runuser -u " + user.name() + " -- kill -STOP " + std::to_string(child));
+  ASSERT_EQ(stopped.exit_code, 0) << "the user could not stop their own probe process";
+
+  if (probing.wait_for(std::chrono::seconds(60)) != std::future_status::ready) {
+    ::kill(child, SIGKILL);  // unblock the test; the finding is the hang
+    probing.wait();
+    FAIL() << "run_probes_as hung on a stopped probe process";
+  }
+  const auto result = probing.get();
+  ASSERT_FALSE(result.has_value()) << "a stopped probe cannot have finished";
+  EXPECT_EQ(result.error().errnum, ETIMEDOUT);
+  EXPECT_NE(result.error().message.find(user.name()), std::string::npos) << result.error().message;
+  EXPECT_NE(result.error().message.find("3 s"), std::string::npos) << result.error().message;
+  EXPECT_FALSE(std::filesystem::exists("/proc/" + std::to_string(child))) << "killed but not reaped";
+  EXPECT_TRUE(wait_for([&] { return std::none_of(programs.begin(), programs.end(), program_exists); },
+                       std::chrono::seconds(30)))
+      << "the probe's programs outlived its process";
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -523,6 +524,66 @@ TEST_F(TracefsSetupSystem, PackagingHooksApplyRevertAndNeverFail) {
   EXPECT_EQ(postinst.exit_code, 0) << postinst.output;
   EXPECT_NE(postinst.output.find("tracefs-setup apply failed"), std::string::npos) << postinst.output;
   expect_same(before, snapshot(), "after a failed postinst");
+}
+
+// The binary with --root: a path that climbs out of the image, a journal
+// acting on the running host, a FIFO journal, a damaged account file and an
+// empty --root each get one line and exit 2; the host file is untouched.
+TEST(TracefsSetupRoot, NothingOutsideTheRootIsTouched) {
+  BPFREADY_REQUIRE_ROOT();
+  std::string image = "/tmp/bpfr_ts_img.XXXXXX";
+  std::string host = "/tmp/bpfr_ts_host.XXXXXX";
+  ASSERT_NE(::mkdtemp(image.data()), nullptr);
+  ASSERT_NE(::mkdtemp(host.data()), nullptr);
+  const std::string victim = host + "/victim";
+  std::ofstream(victim) << "host\n";
+  const std::string victim_before = describe_path(victim) + " caps " + file_caps(victim);
+  fs::create_directories(image + "/etc");
+  fs::create_directories(image + "/var/lib/bpfready");
+  std::ofstream(image + "/etc/group") << "root:x:0:\nbpfready:x:4242:\n";
+  std::ofstream(image + "/etc/passwd") << "alice:x:abc:1000::/:/bin/sh\n";
+  const std::string journal = image + "/var/lib/bpfready/tracefs-setup.json";
+  auto write_journal = [&](const nlohmann::json& entry) {
+    std::ofstream(journal) << nlohmann::json{{"schema", 1}, {"entries", {entry}}}.dump();
+  };
+  const std::string tool = kTool + " --root " + image;
+  const std::string out = "/../../../.." + victim;
+  std::vector<std::pair<std::string, std::string>> runs;  // command, expected part of its one line
+  runs.emplace_back(tool + " apply --binary " + out, "'..' above /");
+  runs.emplace_back(tool + " plan --user alice", image + "/etc/passwd line 1");
+  runs.emplace_back(kTool + " --root '' status", "--root");
+  for (const auto& [command, expected] : runs) {
+    const ToolRun run = shell(command);
+    EXPECT_EQ(run.exit_code, 2) << command << "\n" << run.output;
+    EXPECT_NE(run.output.find(expected), std::string::npos) << command << "\n" << run.output;
+    EXPECT_EQ(run.output.find("internal error"), std::string::npos) << run.output;
+    if (command.find("''") != std::string::npos) {
+      EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 1) << run.output;
+    }
+  }
+  write_journal({{"kind", "binary"}, {"target", out}, {"after", nlohmann::json::object()},
+                 {"before", {{"uid", 0}, {"gid", 4242}, {"mode", 06755}, {"caps", "cap_net_raw=ep"}}}});
+  ToolRun run = shell(tool + " revert");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.output.find("is damaged"), std::string::npos) << run.output;
+  write_journal({{"kind", "sysctl"}, {"target", "kernel.perf_event_paranoid"}, {"before", {{"value", 3}}},
+                 {"after", {{"value", 2}}}});
+  const std::string paranoid = slurp("/proc/sys/kernel/perf_event_paranoid");
+  run = shell(tool + " revert");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.output.find("acts on the running host"), std::string::npos) << run.output;
+  if (slurp("/proc/sys/kernel/perf_event_paranoid") != paranoid) {
+    ADD_FAILURE() << "revert under --root wrote the host's perf_event_paranoid";
+    std::ofstream("/proc/sys/kernel/perf_event_paranoid") << paranoid;
+  }
+  fs::remove(journal);
+  ASSERT_EQ(::mkfifo(journal.c_str(), 0600), 0);
+  run = shell("timeout 20 " + tool + " status");
+  EXPECT_EQ(run.exit_code, 2) << "124: hung on a FIFO\n" << run.output;
+  EXPECT_NE(run.output.find("not a regular file"), std::string::npos) << run.output;
+  EXPECT_EQ(describe_path(victim) + " caps " + file_caps(victim), victim_before);
+  fs::remove_all(image);
+  fs::remove_all(host);
 }
 
 }  // namespace

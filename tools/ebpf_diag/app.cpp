@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "libcheck/caps.h"
+#include "libcheck/common/text.h"
 #include "libcheck/expected.h"
 #include "libcheck/parse.h"
 #include "libcheck/probe.h"
@@ -26,7 +27,7 @@ namespace {
 constexpr int kExitUsage = 2;
 
 std::string hostname_of(const SystemRoot& root) {
-  if (auto name = root.read("/proc/sys/kernel/hostname")) return std::string(trim(*name));
+  if (auto name = root.read("/proc/sys/kernel/hostname", kValueFileMaxBytes)) return std::string(trim(*name));
   return "unknown";
 }
 
@@ -99,7 +100,8 @@ Report build_report(const DiagOptions& options, const SystemRoot& root, const Sn
 void print_report(const DiagOptions& options, const Report& report, const Snapshot& snapshot, std::ostream& out,
                   bool out_is_terminal) {
   if (options.json) {
-    out << render_json(report).dump(2) << "\n";
+    // render_json already made every string valid UTF-8; replace is the backstop.
+    out << render_json(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return;
   }
   if (options.prometheus) {
@@ -112,7 +114,8 @@ void print_report(const DiagOptions& options, const Report& report, const Snapsh
   if (!options.verbose) return;
   for (const auto* probe : {&snapshot.probe_raw_tp, &snapshot.probe_perf_tp}) {
     if (*probe && !(*probe)->libbpf_log.empty()) {
-      out << "\nlibbpf log (" << to_string((*probe)->flavour) << "):\n" << (*probe)->libbpf_log;
+      out << "\nlibbpf log (" << to_string((*probe)->flavour) << "):\n";
+      for (const auto& line : split((*probe)->libbpf_log, "\n")) out << terminal_text(line) << "\n";
     }
   }
 }
@@ -147,7 +150,7 @@ CheckResult user_subject_row(const Subject& subject, const std::string& binary, 
     row.status = Status::fail;
     row.reason = subject.name + " may not execute " + binary + " (mode " + mode_text(meta->mode) + ", uid " +
                  std::to_string(meta->uid) + ", gid " + std::to_string(meta->gid) + ")";
-    row.remedy = "sudo tracefs-setup apply --user " + subject.name + " --binary " + binary;
+    row.remedy = shell_command({"sudo", "tracefs-setup", "apply", "--user", subject.name, "--binary", binary});
   } else {
     row.reason += " running " + binary;
   }
@@ -183,7 +186,7 @@ int run_ebpf_diag(const DiagOptions& options, std::ostream& out, std::ostream& e
   if (for_user) {
     auto resolved = resolve_user(options, snapshot, run_probes);
     if (!resolved) {
-      err << "ebpf_diag: " << resolved.error().message << "\n";
+      err << "ebpf_diag: " << terminal_text(resolved.error().message) << "\n";
       return kExitUsage;
     }
     target = std::move(*resolved);

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "libcheck/checks.h"
+#include "libcheck/common/text.h"
 
 namespace bpfready {
 
@@ -79,12 +80,18 @@ std::variant<DiagOptions, DiagExit> parse_diag_args(int argc, const char* const*
       const int code = app.exit(e, out, err);
       return DiagExit{code, out.str(), err.str()};
     }
-    return DiagExit{kExitUsage, "", std::string("ebpf_diag: ") + e.what() + " (see --help)\n"};
+    // The message may quote what was typed: escape it for the terminal.
+    return DiagExit{kExitUsage, "", "ebpf_diag: " + escape_for_terminal(e.what()) + " (see --help)\n"};
+  }
+  if (app.count("--user") > 0 && options.user.empty()) {
+    // An unset shell variable must not turn into a report about this process.
+    return DiagExit{kExitUsage, "", "ebpf_diag: --user needs a user name or uid, not an empty string\n"};
   }
   if (options.list_checks) return options;  // it lists every check, whatever --check says
   for (const auto& id : options.check_ids) {
     if (find_check(id) == nullptr) {
-      return DiagExit{kExitUsage, "", "ebpf_diag: unknown check '" + id + "' (see --list-checks)\n"};
+      return DiagExit{kExitUsage, "",
+                      "ebpf_diag: unknown check '" + escape_for_terminal(id) + "' (see --list-checks)\n"};
     }
   }
   return options;

@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,10 +22,12 @@
 #include "libcheck/common/creds.h"
 #include "libcheck/common/fd.h"
 #include "libcheck/common/procfs.h"
+#include "libcheck/common/text.h"
 #include "libcheck/snapshot.h"
 #include "tools/syscount/child.h"
 #include "tools/syscount/privs.h"
 #include "tools/syscount/report.h"
+#include "tools/syscount/stop.h"
 #include "tools/syscount/tracer.h"
 
 namespace bpfready {
@@ -56,6 +58,10 @@ double seconds_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
+// Longest single poll: a far -d or -i is reached in steps, never by a
+// timeout that overflows poll's int.
+constexpr auto kLongestWait = std::chrono::hours(1);
+
 int exit_code_of(int wait_status, SyscountReport& report) {
   if (WIFEXITED(wait_status)) {
     report.exit_status = WEXITSTATUS(wait_status);
@@ -77,13 +83,18 @@ struct RunState {
 
   const SyscountOptions& options;
   RealUser user;
-  std::vector<pid_t> tgids;  // -p, as processes
-  sigset_t stop_signals{};
+  std::vector<pid_t> tgids;  // -p, as processes, each once
+  // One per TGID, opened at pre-flight: from then on the end of that very
+  // process is seen, however early it comes (and a reused PID is not it).
+  std::vector<Fd> pidfds;
+  bool stdout_closed = false;   // syscount was started with stdout closed
   SyscountReport report;        // what every report document shares
   std::optional<Child> child;   // command mode
+  Fd child_pidfd;
   std::unique_ptr<SyscountTracer> tracer;
   Fd output;                    // -o FILE
   int exit_code = 0;
+  bool wait_failed = false;        // the end of the run may have been missed
   std::optional<int> stop_signal;  // the SIGINT or SIGTERM that ended the run
 
   [[nodiscard]] int output_fd() const { return output.valid() ? output.get() : STDOUT_FILENO; }
@@ -112,33 +123,65 @@ Expected<void> check_can_trace() {
   return Ok{};
 }
 
+// A closed stdin, stdout or stderr would be taken by the next descriptor
+// syscount opens, and the report written into it. /dev/null opened
+// read-only holds the number and makes writes to it fail; close-on-exec,
+// so the command starts with it closed, as it was invoked.
+void reserve_standard_fds(RunState& run) {
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+    const int reserved = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // the lowest free: FD
+    if (reserved >= 0 && reserved != fd) ::close(reserved);
+    if (fd == STDOUT_FILENO) run.stdout_closed = true;
+  }
+}
+
+SysError cannot_watch(int error, pid_t pid) {
+  if (error == ESRCH) return SysError::plain("no process with PID " + std::to_string(pid));
+  if (error == EMFILE || error == ENFILE) {
+    return SysError::plain("cannot watch PID " + std::to_string(pid) +
+                           ": too many open files (each -p process takes one; raise ulimit -n, "
+                           "give fewer PIDs, or use -a)");
+  }
+  return SysError::from_errno(error, "cannot watch PID " + std::to_string(pid));
+}
+
+// Why the process of PID could not be found: it does not exist, or no file
+// can be opened to look (the same limit the pidfds run into).
+SysError cannot_resolve(pid_t pid) {
+  const Fd probe(pidfd_open(pid));
+  // EINVAL: PID is a thread that is not its process's leader, so it exists.
+  if (!probe.valid() && errno != EINVAL) return cannot_watch(errno, pid);
+  return SysError::plain("cannot read /proc/" + std::to_string(pid) + "/status");
+}
+
+// The -p processes, each once, each with its pidfd.
+Expected<void> watch_pids(RunState& run) {
+  for (pid_t pid : run.options.pids) {
+    auto tgid = tgid_of(pid);
+    if (!tgid) return cannot_resolve(pid);
+    if (std::find(run.tgids.begin(), run.tgids.end(), *tgid) != run.tgids.end()) continue;
+    Fd pidfd(pidfd_open(*tgid));
+    if (!pidfd.valid()) return cannot_watch(errno, pid);
+    run.tgids.push_back(*tgid);
+    run.pidfds.push_back(std::move(pidfd));
+  }
+  return Ok{};
+}
+
 // Who the real user is, which processes -p names, and whether tracing can
 // work here at all.
 Expected<void> preflight(RunState& run) {
   auto user = resolve_real_user();
   if (!user) return user.error();
   run.user = std::move(*user);
-  for (pid_t pid : run.options.pids) {
-    auto tgid = tgid_of(pid);
-    if (!tgid) return SysError::plain("no process with PID " + std::to_string(pid));
-    run.tgids.push_back(*tgid);
-  }
+  if (auto watched = watch_pids(run); !watched) return watched;
   if (auto can = check_can_trace(); !can) return can;
 
   run.report.mode = run.options.mode();
   run.report.command = run.options.command;
   run.report.pids = run.tgids;
   return Ok{};
-}
-
-// Signals are read from a signalfd in the wait loop; blocked from here on
-// (the command unblocks them before its exec).
-void block_stop_signals(RunState& run) {
-  sigemptyset(&run.stop_signals);
-  sigaddset(&run.stop_signals, SIGINT);
-  sigaddset(&run.stop_signals, SIGTERM);
-  sigprocmask(SIG_BLOCK, &run.stop_signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
 }
 
 // --- spawn, attach, drop privileges ---------------------------------------
@@ -149,6 +192,14 @@ Expected<void> spawn_command(RunState& run) {
   auto spawned = Child::spawn(run.options.command, run.user);
   if (!spawned) return spawned.error();
   run.child.emplace(std::move(*spawned));
+  return Ok{};
+}
+
+// The command's end, seen by the wait loop.
+Expected<void> watch_command(RunState& run) {
+  if (!run.child) return Ok{};
+  run.child_pidfd = Fd(pidfd_open(run.child->pid()));
+  if (!run.child_pidfd.valid()) return SysError::from_errno(errno, "cannot watch the command");
   return Ok{};
 }
 
@@ -194,13 +245,27 @@ Expected<void> drop_privileges(const RunState& run) {
   return Ok{};
 }
 
-// Only without privileges, touch a path the user named.
+// Only without privileges, touch a path the user named. Opened without
+// blocking: a FIFO nobody reads is refused at once rather than waited on
+// (with the programs attached); writes block again after.
 Expected<void> open_output(RunState& run) {
   if (run.options.output.empty()) return Ok{};
-  const int fd =
-      ::open(run.options.output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0) return SysError::from_errno(errno, "cannot write " + run.options.output);
+  const std::string& path = run.options.output;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0666);
+  if (fd < 0) {
+    const int error = errno;
+    struct stat meta {};
+    if (error == ENXIO && ::stat(path.c_str(), &meta) == 0 && S_ISFIFO(meta.st_mode)) {
+      return SysError::plain("cannot write " + escape_for_terminal(path) +
+                             ": no process is reading it (start the FIFO's reader first)");
+    }
+    return SysError::from_errno(error, "cannot write " + escape_for_terminal(path));
+  }
   run.output = Fd(fd);
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    return SysError::from_errno(errno, "cannot write " + escape_for_terminal(path));
+  }
   return Ok{};
 }
 
@@ -226,14 +291,32 @@ Schedule schedule_from(const SyscountOptions& options, Clock::time_point start) 
 }
 
 // Writes the report documents: one at the end, or one per interval with
-// the counts of that interval.
+// the counts of that interval. A document a stop signal interrupted is
+// completed before the next one, so the output stays whole.
 class ReportWriter {
  public:
   ReportWriter(const SyscountOptions& options, int fd, const Schedule& schedule)
       : options_(options), fd_(fd), start_(schedule.start), interval_start_(schedule.start) {}
 
-  void emit(const SyscountReport& base, const SyscountSample& now, Clock::time_point at,
+  // False when the run should end here: a stop signal interrupted the write
+  // (interrupted()), or writing failed (error()).
+  bool emit(const SyscountReport& base, const SyscountSample& now, Clock::time_point at,
             bool final) {
+    if (error_ != 0) return false;
+    const std::string text = unwritten_ + render(base, now, at, final);
+    unwritten_.clear();
+    const WriteOutcome outcome = write_unless_stopped(fd_, text);
+    if (outcome.interrupted) unwritten_ = text.substr(outcome.written);
+    error_ = outcome.error;
+    return outcome.complete();
+  }
+
+  [[nodiscard]] bool interrupted() const { return !unwritten_.empty(); }
+  [[nodiscard]] int error() const { return error_; }
+
+ private:
+  std::string render(const SyscountReport& base, const SyscountSample& now, Clock::time_point at,
+                     bool final) {
     const bool intervals = options_.interval.has_value();
     SyscountReport piece = base;
     piece.final = final;
@@ -248,75 +331,66 @@ class ReportWriter {
       piece.sample = now;
       piece.duration_sec = seconds_between(start_, at);
     }
-    std::string text = options_.json
-                           ? (intervals ? render_syscount_json(piece, options_.report).dump()
-                                        : render_syscount_json(piece, options_.report).dump(2)) +
-                                 "\n"
-                           : render_syscount_text(piece, options_.report) + (intervals ? "\n" : "");
-    if (!write_all(fd_, text)) write_failed_ = true;
+    if (!options_.json) return render_syscount_text(piece, options_.report) + (intervals ? "\n" : "");
+    return render_syscount_json(piece, options_.report).dump(intervals ? -1 : 2) + "\n";
   }
 
-  [[nodiscard]] bool failed() const { return write_failed_; }
-
- private:
   const SyscountOptions& options_;
   int fd_;
   Clock::time_point start_;
   Clock::time_point interval_start_;
   SyscountSample previous_;
   std::size_t interval_index_ = 0;
-  bool write_failed_ = false;
+  std::string unwritten_;
+  int error_ = 0;
 };
 
 // What the wait loop sleeps on: the stop signals, and one pidfd per target
-// (the command's first).
+// (the command's first). An ended target's entry is set to -1, which poll
+// skips.
 struct Watch {
-  Fd signals;
-  std::vector<Fd> pidfds;
-  std::vector<bool> ended;
+  std::vector<pollfd> fds;
   std::size_t alive = 0;
 };
 
 Watch watch_targets(const RunState& run) {
   Watch watch;
-  if (run.child) watch.pidfds.emplace_back(pidfd_open(run.child->pid()));
-  for (pid_t tgid : run.tgids) watch.pidfds.emplace_back(pidfd_open(tgid));
-  watch.signals = Fd(signalfd(-1, &run.stop_signals, SFD_CLOEXEC | SFD_NONBLOCK));
-  watch.ended.assign(watch.pidfds.size(), false);
-  watch.alive = watch.pidfds.size();
+  watch.fds.push_back(pollfd{StopSignals::wake_fd(), POLLIN, 0});
+  if (run.child) watch.fds.push_back(pollfd{run.child_pidfd.get(), POLLIN, 0});
+  for (const auto& pidfd : run.pidfds) watch.fds.push_back(pollfd{pidfd.get(), POLLIN, 0});
+  watch.alive = watch.fds.size() - 1;
   return watch;
+}
+
+int timeout_ms(Clock::time_point now, Clock::time_point wake) {
+  if (wake == Clock::time_point::max()) return -1;
+  const auto wait = std::min<Clock::duration>(wake - now, kLongestWait);
+  return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
 }
 
 // Sleeps until WAKE (max: no limit), a stop signal or a target's end. True
 // when the run is over.
 bool wait_for_events(RunState& run, Watch& watch, Clock::time_point now, Clock::time_point wake) {
-  int timeout_ms = -1;
-  if (wake != Clock::time_point::max()) {
-    timeout_ms =
-        static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wake - now).count());
-  }
-  std::vector<pollfd> fds;
-  fds.push_back(pollfd{watch.signals.get(), POLLIN, 0});
-  for (const auto& fd : watch.pidfds) fds.push_back(pollfd{fd.get(), POLLIN, 0});
-  const int ready = ::poll(fds.data(), fds.size(), timeout_ms);
+  for (auto& fd : watch.fds) fd.revents = 0;
+  const int ready = ::poll(watch.fds.data(), watch.fds.size(), timeout_ms(now, wake));
   if (ready < 0 && errno != EINTR) {
-    error_line(std::string("poll: ") + std::strerror(errno));
+    error_line(std::string("cannot wait for the traced processes: ") + std::strerror(errno));
+    run.wait_failed = true;
     return true;
   }
-  if (fds[0].revents & POLLIN) {
-    signalfd_siginfo info{};
-    if (::read(watch.signals.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-      run.stop_signal = static_cast<int>(info.ssi_signo);
-    }
+  if (auto signo = StopSignals::received()) {
+    run.stop_signal = signo;
     return true;
   }
-  for (std::size_t i = 0; i < watch.pidfds.size(); ++i) {
-    if (watch.ended[i] || !(fds[i + 1].revents & (POLLIN | POLLHUP))) continue;
-    watch.ended[i] = true;
+  for (std::size_t i = 1; i < watch.fds.size(); ++i) {
+    if (watch.fds[i].fd < 0 || !(watch.fds[i].revents & (POLLIN | POLLHUP))) continue;
+    watch.fds[i].fd = -1;
     --watch.alive;
-    if (run.child && i == 0) run.exit_code = exit_code_of(run.child->reap(), run.report);
+    if (run.child && i == 1) {
+      run.exit_code = exit_code_of(run.child->reap(), run.report);
+      return true;
+    }
   }
-  if (run.child && watch.ended[0]) return true;
   return !run.child && !run.tgids.empty() && watch.alive == 0;
 }
 
@@ -328,7 +402,10 @@ void wait_for_end(RunState& run, ReportWriter& writer, Schedule& schedule) {
     const auto now = Clock::now();
     if (schedule.deadline && now >= *schedule.deadline) return;
     if (now >= schedule.next_tick) {
-      writer.emit(run.report, run.tracer->read(), now, false);
+      if (!writer.emit(run.report, run.tracer->read(), now, false)) {
+        if (writer.interrupted()) run.stop_signal = StopSignals::received();
+        return;
+      }
       run.report.exit_status.reset();
       schedule.next_tick += *schedule.interval;
       continue;
@@ -354,43 +431,77 @@ void collect_stopped_command(RunState& run) {
 
 // --- the report -----------------------------------------------------------
 
+std::string write_error(const RunState& run, int error) {
+  if (run.options.output.empty() && run.stdout_closed) {
+    return "cannot write the report: stdout is closed";
+  }
+  const std::string where =
+      run.options.output.empty() ? "stdout" : escape_for_terminal(run.options.output);
+  return "cannot write the report to " + where + ": " + std::strerror(error);
+}
+
 // Reads the counters a last time, detaches, writes the final report. The
-// exit status of the run.
+// exit status of the run: 2 when the report could not be written, even
+// with a command.
 int finish(RunState& run, ReportWriter& writer, Clock::time_point stopped) {
   const SyscountSample final_sample = run.tracer->read();
   run.tracer->stop();
-  writer.emit(run.report, final_sample, stopped, true);
-  if (!writer.failed()) return run.exit_code;
-  error_line("cannot write the report" +
-             (run.options.output.empty() ? std::string() : " to " + run.options.output) + ": " +
-             std::strerror(errno));
-  return run.child ? run.exit_code : kExitUsage;
+  // Nothing attached any more: a second Ctrl-C may end a blocked write.
+  StopSignals::restore();
+  if (!writer.emit(run.report, final_sample, stopped, true)) {
+    error_line(write_error(run, writer.error()));
+    return kExitUsage;
+  }
+  return run.wait_failed ? kExitUsage : run.exit_code;
 }
 
-}  // namespace
-
-int run_syscount(const SyscountOptions& options) {
-  RunState run(options);
-  if (auto ready = preflight(run); !ready) return fail(ready.error(), kExitUsage);
-  block_stop_signals(run);
-  if (auto spawned = spawn_command(run); !spawned) return fail(spawned.error(), kExitNotExecuted);
-  if (auto attached = attach(run); !attached) return fail(attached.error(), kExitUsage);
-  if (auto dropped = drop_privileges(run); !dropped) return fail(dropped.error(), kExitUsage);
-  if (auto opened = open_output(run); !opened) return fail(opened.error(), kExitUsage);
-
-  Schedule schedule = schedule_from(options, Clock::now());
+// Releases the command (unless a stop signal came first), counts until the
+// end, reports.
+int trace(RunState& run) {
+  Schedule schedule = schedule_from(run.options, Clock::now());
   if (run.child) {
+    if (auto signo = StopSignals::received()) {
+      error_line("stopped by signal " + std::to_string(*signo) + " before the command started");
+      return 128 + *signo;
+    }
     if (auto released = run.child->release(); !released) {
       error_line(released.error().message);
       run.child->reap();
       return kExitNotExecuted;
     }
   }
-  ReportWriter writer(options, run.output_fd(), schedule);
+  ReportWriter writer(run.options, run.output_fd(), schedule);
   wait_for_end(run, writer, schedule);
   const auto stopped = Clock::now();
   collect_stopped_command(run);
   return finish(run, writer, stopped);
+}
+
+// Restores the stop signals' default action on every way out of a run.
+struct StopSignalsCaught {
+  StopSignalsCaught() = default;
+  ~StopSignalsCaught() { StopSignals::restore(); }
+  StopSignalsCaught(const StopSignalsCaught&) = delete;
+  StopSignalsCaught& operator=(const StopSignalsCaught&) = delete;
+};
+
+}  // namespace
+
+int run_syscount(const SyscountOptions& options) {
+  RunState run(options);
+  reserve_standard_fds(run);
+  std::signal(SIGPIPE, SIG_IGN);  // a reader gone is a write error (EPIPE)
+  if (auto ready = preflight(run); !ready) return fail(ready.error(), kExitUsage);
+  if (auto spawned = spawn_command(run); !spawned) return fail(spawned.error(), kExitNotExecuted);
+  if (auto watched = watch_command(run); !watched) return fail(watched.error(), kExitUsage);
+  // Before the first program is loaded: from then on Ctrl-C and SIGTERM
+  // end the run with everything detached, whatever it is blocked in.
+  if (auto caught = StopSignals::catch_them(); !caught) return fail(caught.error(), kExitUsage);
+  const StopSignalsCaught caught_until_return;
+  if (auto attached = attach(run); !attached) return fail(attached.error(), kExitUsage);
+  if (auto dropped = drop_privileges(run); !dropped) return fail(dropped.error(), kExitUsage);
+  if (auto opened = open_output(run); !opened) return fail(opened.error(), kExitUsage);
+  return trace(run);
 }
 
 }  // namespace bpfready

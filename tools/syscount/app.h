@@ -11,7 +11,9 @@ namespace bpfready {
 // messages go to stderr. OPTIONS come from parse_syscount_args, with a
 // target (--list is the caller's to handle). Returns the process exit
 // status: the command's (127 if it could not be executed), otherwise 0,
-// or 2 when profiling cannot work here or a step failed.
+// or 2 when profiling cannot work here, a step failed, or the report could
+// not be written (even with a command). Catches SIGINT and SIGTERM while
+// it runs (tools/syscount/stop.h).
 int run_syscount(const SyscountOptions& options);
 
 }  // namespace bpfready

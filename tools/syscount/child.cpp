@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "libcheck/common/subprocess.h"
+#include "libcheck/common/text.h"
 
 extern char** environ;
 
@@ -77,7 +78,7 @@ std::optional<std::string> find_in_path(const std::string& name) {
   }
   // Resolved as the user, with the user's permissions.
   auto path = find_in_path(command.front());
-  if (!path) child_fail(status_fd, command.front() + ": command not found");
+  if (!path) child_fail(status_fd, escape_for_terminal(command.front()) + ": command not found");
   if (!write_all(status_fd, "R")) _exit(kExitNotExecuted);
 
   if (read_byte(go_fd) != 'G') _exit(kExitNotExecuted);
@@ -88,7 +89,7 @@ std::optional<std::string> find_in_path(const std::string& name) {
   argv.push_back(nullptr);
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);  // the command outlives syscount if it wants to
   ::execve(path->c_str(), argv.data(), environ);
-  child_fail(status_fd, "cannot execute " + *path + ": " + std::strerror(errno));
+  child_fail(status_fd, "cannot execute " + escape_for_terminal(*path) + ": " + std::strerror(errno));
 }
 
 }  // namespace

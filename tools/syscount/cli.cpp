@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <set>
 #include <sstream>
 
+#include "libcheck/common/text.h"
 #include "libcheck/expected.h"
 
 namespace bpfready {
@@ -31,8 +34,9 @@ constexpr const char* kExamples =
     "  syscount --list                   every syscall name and category\n"
     "\n"
     "Exit status: the command's (128+N if killed by signal N, 127 if it could not be\n"
-    "executed); otherwise 0; 2 for a usage error or when profiling cannot work here\n"
-    "(the reason and the fix are printed).\n";
+    "executed); otherwise 0; 2 for a usage error, when profiling cannot work here\n"
+    "(the reason and the fix are printed), or when the report could not be written\n"
+    "(even with a command).\n";
 
 std::string one_line(std::string text) {
   std::replace(text.begin(), text.end(), '\n', ' ');
@@ -40,14 +44,50 @@ std::string one_line(std::string text) {
   return text;
 }
 
-// The option words that need checking after parsing.
+// The option words that need checking after parsing: taken as text, so
+// that every number is checked here, whole and against its range.
 struct OptionWords {
   std::vector<std::string> pids;
   std::vector<std::string> syscalls;
   std::vector<std::string> categories;
-  std::size_t top = 0;
+  std::string duration, interval, top, map_entries;
+  CLI::Option* duration_option = nullptr;
+  CLI::Option* interval_option = nullptr;
   CLI::Option* top_option = nullptr;
+  CLI::Option* map_entries_option = nullptr;
+  CLI::Option* output_option = nullptr;
 };
+
+// WORD as it may be shown in a message: quoted, with no control character.
+std::string quoted(const std::string& word) { return "'" + escape_for_terminal(word) + "'"; }
+
+// A finite number of seconds in [kMinSeconds, kMaxSeconds]: NaN, infinities,
+// hexadecimal and trailing text are refused.
+Expected<double> parse_seconds(const std::string& option, const std::string& word) {
+  double value = 0;
+  const char* end = word.data() + word.size();
+  auto [stop, ec] = std::from_chars(word.data(), end, value, std::chars_format::general);
+  if (ec != std::errc() || stop != end || !std::isfinite(value) || value < kMinSeconds ||
+      value > kMaxSeconds) {
+    return SysError::plain("syscount: " + option + " takes seconds from 0.001 to 2678400 (31 days), not " +
+                           quoted(word));
+  }
+  return value;
+}
+
+// A decimal integer in [MIN, MAX]: no sign, no exponent, no overflow.
+Expected<std::uint64_t> parse_count(const std::string& option, const std::string& word,
+                                    std::uint64_t min, std::uint64_t max) {
+  std::uint64_t value = 0;
+  const char* end = word.data() + word.size();
+  auto [stop, ec] = std::from_chars(word.data(), end, value);
+  if (ec != std::errc() || stop != end || value < min || value > max) {
+    return SysError::plain("syscount: " + option + " takes a whole number from " +
+                           std::to_string(min) + " to " + std::to_string(max) + ", not " +
+                           quoted(word));
+  }
+  return value;
+}
 
 // The words after the first "--" are the command; the rest are syscount's.
 std::vector<std::string> split_command(const std::vector<std::string>& args,
@@ -63,16 +103,21 @@ std::vector<std::string> split_command(const std::vector<std::string>& args,
 void add_options(CLI::App& app, SyscountOptions& options, OptionWords& words) {
   app.add_option("-p,--pid", words.pids,
                  "Trace these running processes (all their threads, and the children they "
-                 "fork from now on); comma-separated")
+                 "fork from now on); comma-separated, at most 512 PIDs")
       ->delimiter(',');
   app.add_flag("-a,--all", options.all, "Trace the whole system (every process)");
-  app.add_option("-d,--duration", options.duration, "Stop after SECS seconds")
-      ->check(CLI::PositiveNumber);
-  app.add_option("-i,--interval", options.interval,
-                 "Print per-interval counts every SECS seconds (JSON Lines with --json)")
-      ->check(CLI::PositiveNumber);
-  words.top_option =
-      app.add_option("-T,--top", words.top, "Show only the N most frequent syscalls (0: all)");
+  words.duration_option =
+      app.add_option("-d,--duration", words.duration,
+                     "Stop after SECS seconds (0.001 to 2678400, i.e. 31 days)")
+          ->type_name("SECS");
+  words.interval_option =
+      app.add_option("-i,--interval", words.interval,
+                     "Print per-interval counts every SECS seconds (JSON Lines with --json; "
+                     "0.001 to 2678400)")
+          ->type_name("SECS");
+  words.top_option = app.add_option("-T,--top", words.top,
+                                    "Show only the N most frequent syscalls (0 to 1024; 0: all)")
+                         ->type_name("N");
   app.add_flag("-e,--errors", options.report.errors, "Count failed calls (negative return)");
   app.add_flag("-L,--latency", options.report.latency,
                "Measure time in each syscall (entry to exit)");
@@ -88,11 +133,16 @@ void add_options(CLI::App& app, SyscountOptions& options, OptionWords& words) {
                "Report only syscalls that failed at least once (implies --errors)");
   app.add_flag("-j,--json", options.json,
                "One JSON document (JSON Lines in interval mode); see docs/syscount-json.md");
-  app.add_option("-o,--output", options.output,
-                 "Write the report to FILE (created as you) instead of stdout");
-  app.add_option("--map-entries", options.map_entries,
-                 "Entries of the per-process/thread breakdown map (default 16384)")
-      ->check(CLI::Range(1u, 1u << 24));
+  words.output_option =
+      app.add_option("-o,--output", options.output,
+                     "Write the report to FILE (created as you) instead of stdout; a FIFO "
+                     "needs its reader first")
+          ->type_name("FILE");
+  words.map_entries_option =
+      app.add_option("--map-entries", words.map_entries,
+                     "Entries of the per-process/thread breakdown map (1 to 16777216; default "
+                     "16384)")
+          ->type_name("N");
   app.add_flag("-v,--verbose", options.verbose, "Also print libbpf's own messages");
   app.add_flag("--list", options.list, "Print every known syscall with its category and exit");
 }
@@ -101,39 +151,78 @@ void add_options(CLI::App& app, SyscountOptions& options, OptionWords& words) {
 Expected<void> take_command(const std::vector<std::string>& rest, SyscountOptions& options) {
   if (rest.empty()) return Ok{};
   if (rest.front().size() > 1 && rest.front()[0] == '-') {
-    return SysError::plain("syscount: unknown option " + rest.front() + " (see --help)");
+    return SysError::plain("syscount: unknown option " + quoted(rest.front()) + " (see --help)");
   }
   if (!options.command.empty()) {
-    return SysError::plain("syscount: unexpected argument '" + rest.front() +
-                           "' before '--' (see --help)");
+    return SysError::plain("syscount: unexpected argument " + quoted(rest.front()) +
+                           " before '--' (see --help)");
   }
   options.command = rest;
   return Ok{};
 }
 
-Expected<void> apply_words(const OptionWords& words, SyscountOptions& options) {
-  for (const auto& word : words.pids) {
+// -p: each PID once, in the order given, and at most kMaxPids of them.
+Expected<void> apply_pids(const std::vector<std::string>& words, SyscountOptions& options) {
+  std::set<pid_t> seen;
+  for (const auto& word : words) {
     long pid = 0;
     auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), pid);
     if (ec != std::errc() || end != word.data() + word.size() || pid <= 0 ||
         pid > 4L * 1024 * 1024) {
-      return SysError::plain("syscount: invalid PID '" + word + "'");
+      return SysError::plain("syscount: invalid PID " + quoted(word));
+    }
+    if (!seen.insert(static_cast<pid_t>(pid)).second) continue;
+    if (seen.size() > kMaxPids) {
+      return SysError::plain("syscount: too many PIDs: -p takes at most " +
+                             std::to_string(kMaxPids) + " (-a traces every process)");
     }
     options.pids.push_back(static_cast<pid_t>(pid));
   }
+  return Ok{};
+}
+
+Expected<void> apply_filters(const OptionWords& words, SyscountOptions& options) {
   for (const auto& word : words.syscalls) {
     auto nr = syscall_number(word);
-    if (!nr) return SysError::plain("syscount: unknown syscall '" + word + "' (see --list)");
+    if (!nr) return SysError::plain("syscount: unknown syscall " + quoted(word) + " (see --list)");
     options.report.only_syscalls.insert(*nr);
   }
   for (const auto& word : words.categories) {
     auto category = parse_syscall_category(word);
     if (!category) {
-      return SysError::plain("syscount: unknown category '" + word +
-                             "' (one of file_io, memory, process, network, time, ipc, security, "
+      return SysError::plain("syscount: unknown category " + quoted(word) +
+                             " (one of file_io, memory, process, network, time, ipc, security, "
                              "signal, system, other)");
     }
     options.report.only_categories.insert(*category);
+  }
+  return Ok{};
+}
+
+// -d, -i, -T, --map-entries and -o, when given.
+Expected<void> apply_numbers(const OptionWords& words, SyscountOptions& options) {
+  if (words.duration_option->count() > 0) {
+    auto seconds = parse_seconds("-d/--duration", words.duration);
+    if (!seconds) return seconds.error();
+    options.duration = *seconds;
+  }
+  if (words.interval_option->count() > 0) {
+    auto seconds = parse_seconds("-i/--interval", words.interval);
+    if (!seconds) return seconds.error();
+    options.interval = *seconds;
+  }
+  if (words.top_option->count() > 0) {
+    auto top = parse_count("-T/--top", words.top, 0, kMaxTop);
+    if (!top) return top.error();
+    options.report.top = static_cast<std::size_t>(*top);
+  }
+  if (words.map_entries_option->count() > 0) {
+    auto entries = parse_count("--map-entries", words.map_entries, 1, kMaxMapEntries);
+    if (!entries) return entries.error();
+    options.map_entries = static_cast<std::uint32_t>(*entries);
+  }
+  if (words.output_option->count() > 0 && options.output.empty()) {
+    return SysError::plain("syscount: -o/--output needs a file name (without -o the report goes to stdout)");
   }
   return Ok{};
 }
@@ -182,12 +271,13 @@ std::variant<SyscountOptions, CliExit> parse_syscount_args(const std::vector<std
   } catch (const CLI::CallForVersion& version) {
     return CliExit{0, std::string(version.what()) + "\n"};
   } catch (const CLI::ParseError& error) {
-    return CliExit{2, "syscount: " + one_line(error.what()) + " (see --help)"};
+    return CliExit{2, "syscount: " + escape_for_terminal(one_line(error.what())) + " (see --help)"};
   }
-  if (words.top_option->count() > 0) options.report.top = words.top;
 
   if (auto taken = take_command(app.remaining(), options); !taken) return usage_error(taken);
-  if (auto applied = apply_words(words, options); !applied) return usage_error(applied);
+  if (auto numbers = apply_numbers(words, options); !numbers) return usage_error(numbers);
+  if (auto pids = apply_pids(words.pids, options); !pids) return usage_error(pids);
+  if (auto filters = apply_filters(words, options); !filters) return usage_error(filters);
   if (options.report.failed_only) options.report.errors = true;
   if (options.list) return options;
   if (auto one = check_one_target(options); !one) return usage_error(one);

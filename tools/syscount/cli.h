@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,14 +15,23 @@
 
 namespace bpfready {
 
+// The ranges the command line accepts (documented in --help and
+// docs/syscount.md). Durations: -d and -i, in seconds.
+inline constexpr double kMinSeconds = 0.001;
+inline constexpr double kMaxSeconds = 31.0 * 24 * 60 * 60;  // 2678400: 31 days
+inline constexpr std::size_t kMaxTop = 1024;               // -T: every syscall slot
+inline constexpr std::uint32_t kMaxMapEntries = 1U << 24;  // --map-entries
+// -p: distinct PIDs, each process watched through a pidfd.
+inline constexpr std::size_t kMaxPids = 512;
+
 struct SyscountOptions {
   std::vector<std::string> command;  // after "--"
-  std::vector<pid_t> pids;           // -p
+  std::vector<pid_t> pids;           // -p, without duplicates
   bool all = false;                  // -a
   std::optional<double> duration;    // -d seconds
   std::optional<double> interval;    // -i seconds
   bool json = false;
-  std::string output;                // -o FILE; empty: stdout
+  std::string output;                // -o FILE (never empty); empty: stdout
   bool verbose = false;
   bool list = false;                 // --list: print the syscall table and exit
   std::uint32_t map_entries = 16384; // per-process/thread breakdown entries

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "libcheck/common/text.h"
 #include "libcheck/parse.h"
 
 namespace bpfready {
@@ -195,7 +196,7 @@ std::string render_syscount_text(const SyscountReport& report, const SyscountRep
   if (options.errors) out << ", " << errors << " failed";
   if (!report.interval_index) out << " in " << format("%.3f", report.duration_sec) << " s";
   if (report.mode == TargetMode::command && !report.command.empty() && report.final) {
-    out << "; " << join(report.command);
+    out << "; " << escape_for_terminal(join(report.command));
     if (report.signal) {
       out << " killed by signal " << *report.signal;
     } else if (report.exit_status) {
@@ -211,7 +212,8 @@ std::string render_syscount_text(const SyscountReport& report, const SyscountRep
     for (const auto& task : select_tasks(report.sample, options, per_thread)) {
       out << '\n' << (per_thread ? "TID " : "PID ") << (per_thread ? task.id.tid : task.id.tgid);
       if (per_thread) out << " (PID " << task.id.tgid << ")";
-      out << ' ' << (task.name.empty() ? "?" : task.name) << ": " << task.total << " syscalls\n";
+      out << ' ' << (task.name.empty() ? "?" : escape_for_terminal(task.name)) << ": " << task.total
+          << " syscalls\n";
       table(out, task.rows, options, "  ");
     }
   };
@@ -253,6 +255,13 @@ nlohmann::ordered_json row_json(const SyscallRow& row, const SyscountReportOptio
 nlohmann::ordered_json rows_json(const std::vector<SyscallRow>& rows, const SyscountReportOptions& options) {
   auto list = nlohmann::ordered_json::array();
   for (const auto& row : rows) list.push_back(row_json(row, options));
+  return list;
+}
+
+// Host text (arguments, process names) is any bytes; JSON strings are UTF-8.
+nlohmann::ordered_json utf8_words(const std::vector<std::string>& words) {
+  auto list = nlohmann::ordered_json::array();
+  for (const auto& word : words) list.push_back(valid_utf8(word));
   return list;
 }
 
@@ -306,7 +315,8 @@ nlohmann::ordered_json render_syscount_json(const SyscountReport& report, const 
     for (const auto& task : select_tasks(report.sample, options, per_thread)) {
       nlohmann::ordered_json entry = {{"pid", task.id.tgid}};
       if (per_thread) entry["tid"] = task.id.tid;
-      entry["name"] = task.name.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(task.name);
+      entry["name"] = task.name.empty() ? nlohmann::ordered_json(nullptr)
+                                        : nlohmann::ordered_json(valid_utf8(task.name));
       entry["total"] = task.total;
       entry["syscalls"] = rows_json(task.rows, options);
       list.push_back(std::move(entry));
@@ -319,7 +329,7 @@ nlohmann::ordered_json render_syscount_json(const SyscountReport& report, const 
   nlohmann::ordered_json doc = {
       {"schema", "bpfready.syscount/1"},
       {"mode", to_string(report.mode)},
-      {"command", report.mode == TargetMode::command ? nlohmann::ordered_json(report.command)
+      {"command", report.mode == TargetMode::command ? utf8_words(report.command)
                                                      : nlohmann::ordered_json(nullptr)},
       {"pids", report.pids},
       {"exit_status", report.exit_status ? nlohmann::ordered_json(*report.exit_status)

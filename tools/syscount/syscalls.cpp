@@ -225,7 +225,7 @@ std::optional<long> syscall_number(std::string_view name) {
     const char* first = name.data() + prefix.size();
     const char* last = name.data() + name.size();
     auto [end, ec] = std::from_chars(first, last, nr);
-    if (ec == std::errc() && end == last && nr >= 0) return nr;
+    if (ec == std::errc() && end == last && nr >= 0 && nr < kSyscallNrLimit) return nr;
   }
   return std::nullopt;
 }

@@ -37,9 +37,14 @@ struct SyscallCategoryRow {
 };
 std::span<const SyscallCategoryRow> syscall_category_table();
 
+// Syscall numbers below this are counted under their own number (the kernel
+// counters' slots, bpf/syscount.h); higher ones only as "out_of_range".
+inline constexpr long kSyscallNrLimit = 1023;
+
 // "read", or "syscall_451" for a number the headers do not name.
 std::string syscall_name(long nr);
-// Inverse of syscall_name, so "syscall_451" is accepted too.
+// Inverse of syscall_name, so "syscall_451" is accepted too (below
+// kSyscallNrLimit: a higher number can never be counted by name).
 std::optional<long> syscall_number(std::string_view name);
 SyscallCategory syscall_category(long nr);
 

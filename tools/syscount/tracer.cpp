@@ -15,6 +15,9 @@
 
 namespace bpfready {
 
+static_assert(kSyscallNrLimit == SYSCOUNT_SLOT_OUT_OF_RANGE,
+              "syscall numbers counted by name are the counters' slots");
+
 namespace {
 
 long slot_to_nr(__u32 slot) {

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "libcheck/common/fd.h"
+#include "libcheck/common/text.h"
 #include "tools/tracefs-setup/apply.h"
 
 namespace bpfready {
@@ -42,6 +43,16 @@ Expected<SetupOptions> absolute_binaries(SetupOptions options, bool live) {
   return options;
 }
 
+// ROOT as an absolute path without links ("/" is the running host), or why not.
+Expected<std::string> root_directory(const std::string& root) {
+  std::error_code error;
+  const auto canonical = std::filesystem::canonical(root, error);
+  if (error || !std::filesystem::is_directory(canonical, error)) {
+    return SysError::plain("--root " + escape_for_terminal(root) + " is not a directory");
+  }
+  return canonical.string();
+}
+
 SetupOutcome run_action(SetupSystem& system, SetupAction action, const SetupOptions& options) {
   switch (action) {
     case SetupAction::plan: return run_plan(system, options);
@@ -65,16 +76,21 @@ std::string_view to_string(SetupAction action) {
 }
 
 int run_tracefs_setup(const SetupCommand& command, std::ostream& out, std::ostream& err) {
+  if (command.root.empty()) {
+    err << "tracefs-setup: --root needs a directory (an image's root; --root / is the running host)\n";
+    return kExitFailure;
+  }
   if (::geteuid() != 0) {
     err << "tracefs-setup: must run as root: it changes groups, file ownership and capabilities, and tracefs.\n"
            "Try: sudo tracefs-setup " << to_string(command.action) << " ...\n";
     return kExitFailure;
   }
-  auto system = make_live_system(command.root);
-  if (!system->live() && !std::filesystem::is_directory(command.root)) {
-    err << "tracefs-setup: --root " << command.root << " is not a directory\n";
+  const auto root = root_directory(command.root);
+  if (!root) {
+    err << "tracefs-setup: " << root.error().message << "\n";
     return kExitFailure;
   }
+  auto system = make_live_system(*root);
   const auto options = absolute_binaries(command.options, system->live());
   if (!options) {
     err << "tracefs-setup: " << options.error().message << "\n";

@@ -17,7 +17,7 @@ std::string_view to_string(SetupAction action);  // the subcommand: "plan", ...
 // A parsed command line.
 struct SetupCommand {
   SetupAction action = SetupAction::plan;
-  std::string root = "/";  // --root: "/" (or empty) is the running host
+  std::string root = "/";  // --root: "/" is the running host; empty is a usage error
   SetupOptions options;    // plan and apply
 };
 

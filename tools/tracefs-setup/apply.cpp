@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <sstream>
 
+#include "libcheck/common/text.h"
 #include "tools/tracefs-setup/changes.h"
 #include "tools/tracefs-setup/journal.h"
 
@@ -34,7 +34,7 @@ std::vector<Undone> undo_from(SetupSystem& system, Journal& journal, std::size_t
   std::vector<Undone> undone;
   for (std::size_t i = journal.entries.size(); i > first; --i) {
     const JournalEntry& entry = journal.entries[i - 1];
-    undone.push_back({entry.summary, undo(system, entry)});
+    undone.push_back({escape_for_terminal(entry.summary), undo(system, entry)});
     if (undone.back().result) journal.entries.erase(journal.entries.begin() + static_cast<std::ptrdiff_t>(i - 1));
   }
   return undone;
@@ -57,11 +57,6 @@ bool all_undone(const std::vector<Undone>& undone) {
 Expected<void> settle_journal(SetupSystem& system, const Journal& journal) {
   if (journal.entries.empty()) return remove_journal(system, journal);
   return save_journal(system, journal);
-}
-
-// Where the journal is, for messages: under --root when one is given.
-std::string journal_location(SetupSystem& system) {
-  return (std::filesystem::path(system.root_dir()) / std::filesystem::path(kJournalPath).relative_path()).string();
 }
 
 bool touches_units(const Plan& plan) {
@@ -153,6 +148,11 @@ std::string finish_apply(SetupSystem& system, const Plan& plan) {
   return out;
 }
 
+// An action refused before it changed anything: one line.
+SetupOutcome refusal(std::string_view action, const SysError& error) {
+  return {kExitFailure, "tracefs-setup " + std::string(action) + ": " + error.message + ". Nothing was changed.\n"};
+}
+
 }  // namespace
 
 SetupOutcome run_plan(SetupSystem& system, const SetupOptions& options) {
@@ -164,12 +164,12 @@ SetupOutcome run_plan(SetupSystem& system, const SetupOptions& options) {
 SetupOutcome run_apply(SetupSystem& system, const SetupOptions& options) {
   const std::string unchanged = "\nNothing was changed.\n";
   auto plan = make_plan(system, options);
-  if (!plan) return {kExitFailure, "tracefs-setup apply: " + plan.error().message + unchanged};
+  if (!plan) return refusal("apply", plan.error());
   if (plan->changes.empty()) {
     return {kExitDone, "tracefs-setup apply: no changes; everything is already in place.\n" + render_notes(plan->notes)};
   }
   auto loaded = load_journal(system);
-  if (!loaded) return {kExitFailure, "tracefs-setup apply: " + loaded.error().message + unchanged};
+  if (!loaded) return refusal("apply", loaded.error());
   Journal journal = loaded->value_or(Journal{});
   const std::size_t first = journal.entries.size();
   std::string out = "tracefs-setup apply: " + std::to_string(plan->changes.size()) + " change(s)\n";
@@ -202,15 +202,16 @@ SetupOutcome run_status(SetupSystem& system) {
   std::string out = "tracefs-setup status: " + std::to_string(journal.entries.size()) + " change(s) applied\n";
   std::size_t drifted = 0;
   for (const auto& entry : journal.entries) {
+    const std::string summary = escape_for_terminal(entry.summary);  // as the journal has it
     auto result = drift(system, entry);
     if (!result) {
       ++drifted;
-      out += "  error    " + entry.summary + "\n           " + result.error().message + "\n";
+      out += "  error    " + summary + "\n           " + result.error().message + "\n";
     } else if (*result) {
       ++drifted;
-      out += "  DRIFTED  " + entry.summary + "\n           " + **result + "\n";
+      out += "  DRIFTED  " + summary + "\n           " + **result + "\n";
     } else {
-      out += std::string("  ") + (entry.done ? "applied  " : "partial  ") + entry.summary + "\n";
+      out += std::string("  ") + (entry.done ? "applied  " : "partial  ") + summary + "\n";
       if (!entry.done) ++drifted;
     }
   }
@@ -222,7 +223,7 @@ SetupOutcome run_status(SetupSystem& system) {
 
 SetupOutcome run_revert(SetupSystem& system) {
   auto loaded = load_journal(system);
-  if (!loaded) return {kExitFailure, "tracefs-setup revert: " + loaded.error().message + "\nNothing was changed.\n"};
+  if (!loaded) return refusal("revert", loaded.error());
   if (!*loaded) {
     return {kExitDone, "tracefs-setup revert: nothing to revert (no journal at " + journal_location(system) + ").\n"};
   }

@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "libcheck/common/text.h"
 #include "tools/tracefs-setup/app.h"
 #include "tools/tracefs-setup/apply.h"
 
@@ -72,7 +73,9 @@ int run(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help and --version are "errors" with status 0.
-    return app.exit(e) == 0 ? bpfready::kExitDone : bpfready::kExitFailure;
+    if (e.get_exit_code() == 0) return app.exit(e) == 0 ? bpfready::kExitDone : bpfready::kExitFailure;
+    std::cerr << "tracefs-setup: " << bpfready::escape_for_terminal(e.what()) << " (see --help)\n";
+    return bpfready::kExitFailure;
   }
   for (const auto& [subcommand, action] : actions) {
     if (subcommand->parsed()) command.action = action;

@@ -9,6 +9,8 @@
 
 #include "libcheck/caps.h"
 #include "libcheck/common/creds.h"
+#include "libcheck/common/text.h"
+#include "tools/tracefs-setup/root_files.h"
 
 namespace bpfready {
 
@@ -18,31 +20,6 @@ using nlohmann::json;
 
 // Stands for the gid of a group that apply has yet to create.
 constexpr gid_t kGroupToBeCreated = static_cast<gid_t>(-2);
-
-std::string shell_quote(const std::string& word) {
-  const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || std::string_view("/._-+,=:@").find(c) != std::string_view::npos;
-  });
-  if (plain) return word;
-  std::string quoted = "'";
-  for (char c : word) {
-    if (c == '\'') {
-      quoted += "'\\''";
-    } else {
-      quoted += c;
-    }
-  }
-  return quoted + "'";
-}
-
-bool valid_group_name(const std::string& name) {
-  if (name.empty() || name.size() > 32) return false;
-  if (std::islower(static_cast<unsigned char>(name[0])) == 0 && name[0] != '_') return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::islower(static_cast<unsigned char>(c)) != 0 || std::isdigit(static_cast<unsigned char>(c)) != 0 ||
-           c == '_' || c == '-';
-  });
-}
 
 // The state of PATH that revert would put back: a file's content and mode,
 // a link's target, or absence, plus the directories apply will create.
@@ -120,13 +97,14 @@ std::string nodes_command(const std::string& target, const std::string& group, c
     std::string command;
     for (const auto& node : nodes) {
       if (!command.empty()) command += "\n";
-      if (node.gid != node.before.gid) command += "chgrp " + group + " " + shell_quote(node.path) + " && ";
-      command += "chmod " + mode_text(node.mode) + " " + shell_quote(node.path);
+      if (node.gid != node.before.gid) command += shell_command({"chgrp", group, node.path}) + " && ";
+      command += shell_command({"chmod", mode_text(node.mode), node.path});
     }
     return command;
   }
-  return "find " + target + " -group " + group + " -perm /g+w -exec chmod g-w {} +\nfind " + target +
-         "/events -name id ! -group " + group + " -exec chgrp " + group + " {} + -exec chmod g+r {} +";
+  return "find " + shell_quote(target) + " -group " + shell_quote(group) + " -perm /g+w -exec chmod g-w {} +\nfind " +
+         shell_quote(target + "/events") + " -name id ! -group " + shell_quote(group) + " -exec chgrp " +
+         shell_quote(group) + " {} + -exec chmod g+r {} +";
 }
 
 // The distinct entries of WORDS, in their first order.
@@ -155,18 +133,22 @@ Expected<std::optional<GroupRecord>> plan_group(SetupSystem& system, Plan& plan)
       .after = {{"exists", true}},
       .summary = "create the system group " + group_name,
       .why = "only its members may run the profiling binaries (and read tracefs with --tracefs-read)",
-      .command = "groupadd --system " + group_name});
+      .command = shell_command({"groupadd", "--system", group_name})});
   return group;
 }
 
 Expected<void> plan_member(SetupSystem& system, Plan& plan, const std::string& user_name,
                            const std::optional<GroupRecord>& group) {
   const std::string& group_name = plan.options.group;
+  if (!valid_user_name(user_name)) {
+    return SysError::plain("invalid user name '" + escape_for_terminal(user_name) + "'");
+  }
   auto user = system.find_user(user_name);
   if (!user) return user.error();
   if (!*user) {
-    return SysError::plain("user '" + user_name + "' does not exist; create it first (useradd " + user_name +
-                           ") or leave out --user " + user_name);
+    return SysError::plain("user '" + user_name + "' does not exist; create it first (" +
+                           shell_command({"useradd", user_name}) + ") or leave out " +
+                           shell_command({"--user", user_name}));
   }
   if (group && (group->lists(user_name) || (*user)->gid == group->gid)) {
     plan.notes.push_back("user " + user_name + " is already a member of " + group_name);
@@ -179,7 +161,7 @@ Expected<void> plan_member(SetupSystem& system, Plan& plan, const std::string& u
       .after = {{"member", true}},
       .summary = "add user " + user_name + " to group " + group_name,
       .why = "members may run the binaries below; it takes effect at the user's next login",
-      .command = "gpasswd -a " + user_name + " " + group_name});
+      .command = shell_command({"gpasswd", "-a", user_name, group_name})});
   return Ok{};
 }
 
@@ -191,16 +173,18 @@ struct BinaryCaps {
 
 // PATH's metadata, when it names a regular file a binary change may act on.
 Expected<FileMeta> binary_meta(SetupSystem& system, const std::string& path) {
-  if (path.empty() || path[0] != '/') return SysError::plain("binary path '" + path + "' is not absolute");
+  const std::string shown = escape_for_terminal(path);
+  if (path.empty() || path[0] != '/') return SysError::plain("binary path '" + shown + "' is not absolute");
   auto meta = system.stat(path);
   if (!meta) return meta.error();
-  if (!*meta) return SysError::plain("binary " + path + " does not exist");
+  if (!*meta) return SysError::plain("binary " + shown + " does not exist");
   if (S_ISLNK((*meta)->mode)) {
     auto link = system.read_link(path);
-    return SysError::plain("binary " + path + " is a symbolic link (to " + (link && *link ? **link : "?") +
+    return SysError::plain("binary " + shown + " is a symbolic link (to " +
+                           escape_for_terminal(link && *link ? **link : "?") +
                            "); name the file itself, capabilities belong to it");
   }
-  if (!S_ISREG((*meta)->mode)) return SysError::plain("binary " + path + " is not a regular file");
+  if (!S_ISREG((*meta)->mode)) return SysError::plain("binary " + shown + " is not a regular file");
   return **meta;
 }
 
@@ -229,9 +213,9 @@ Expected<void> plan_binary(SetupSystem& system, Plan& plan, const std::string& p
                  current_caps->value_or("none") + ")",
       .why = "only group " + group_name + " may execute it, and it gets exactly " + caps_to_text(caps.mask) +
              " (the kernel's perf-security pattern); raw tracepoints need nothing else",
-      .command = "chown root:" + group_name + " " + shell_quote(path) + " && chmod " + mode_text(kBinaryMode) + " " +
-                 shell_quote(path) + " && setcap " + caps.text + " " + shell_quote(path) +
-                 "   # chown clears capabilities, so setcap comes last"};
+      .command = shell_command({"chown", "root:" + group_name, path}) + " && " +
+                 shell_command({"chmod", mode_text(kBinaryMode), path}) + " && " +
+                 shell_command({"setcap", caps.text, path}) + "   # chown clears capabilities, so setcap comes last"};
   if (gid) change.after["gid"] = *gid;
   plan.changes.push_back(change);
   return Ok{};
@@ -267,7 +251,8 @@ Change remount_change(const TracefsState& state, const std::string& group_name, 
                  mode_text(kTracefsMode) + " (now gid=" + std::to_string(state.gid) + ",mode=" +
                  mode_text(state.mode) + ")",
       .why = "group read-only access to tracefs now, for tools that read events/**/id",
-      .command = "mount -o remount,gid=" + group_name + ",mode=" + mode_text(kTracefsMode) + " " + state.target};
+      .command = shell_command({"mount", "-o", "remount,gid=" + group_name + ",mode=" + mode_text(kTracefsMode),
+                                state.target})};
   if (gid) change.after["gid"] = *gid;
   return change;
 }
@@ -369,6 +354,24 @@ Expected<void> plan_tracefs_access(SetupSystem& system, Plan& plan, std::optiona
 
 }  // namespace
 
+bool valid_group_name(std::string_view name) {
+  if (name.empty() || name.size() > 32) return false;
+  if (std::islower(static_cast<unsigned char>(name[0])) == 0 && name[0] != '_') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::islower(static_cast<unsigned char>(c)) != 0 || std::isdigit(static_cast<unsigned char>(c)) != 0 ||
+           c == '_' || c == '-';
+  });
+}
+
+bool valid_user_name(std::string_view name) {
+  if (name.empty() || name.size() > 256 || name.front() == '-' || valid_utf8(name) != name) return false;
+  // No separator of the account databases (":", ",", newline), no blank, no control character.
+  return std::none_of(name.begin(), name.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte <= ' ' || byte == 0x7F || c == ':' || c == ',' || c == '/';
+  });
+}
+
 json SetupOptions::to_json() const {
   return {{"group", group}, {"users", users}, {"binaries", binaries}, {"tracefs_read", tracefs_read}, {"caps", caps}};
 }
@@ -442,7 +445,7 @@ std::string sysctl_file_text() {
 
 Expected<std::string> binary_caps_text(const std::string& caps) {
   auto mask = parse_cap_list(caps);
-  if (!mask) return mask.error();
+  if (!mask) return SysError::plain(escape_for_terminal(mask.error().message));
   if (*mask == 0) return SysError::plain("--caps names no capability");
   const std::string text = caps_to_text(*mask) + "=ep";
   const CapSet parsed(cap_from_text(text.c_str()));
@@ -486,7 +489,8 @@ json nodes_json(const std::vector<NodeChange>& nodes, bool after) {
 
 Expected<Plan> make_plan(SetupSystem& system, const SetupOptions& options) {
   if (!valid_group_name(options.group)) {
-    return SysError::plain("invalid group name '" + options.group + "' (lower case letters, digits, _ and -)");
+    return SysError::plain("invalid group name '" + escape_for_terminal(options.group) +
+                           "' (lower case letters, digits, _ and -)");
   }
   auto caps_text = binary_caps_text(options.caps);
   if (!caps_text) return caps_text.error();
@@ -499,7 +503,15 @@ Expected<Plan> make_plan(SetupSystem& system, const SetupOptions& options) {
   for (const auto& user : distinct(options.users)) {
     if (auto planned = plan_member(system, plan, user, *group); !planned) return planned.error();
   }
-  for (const auto& path : distinct(options.binaries)) {
+  std::vector<std::string> binaries;
+  for (const auto& path : options.binaries) {
+    auto normal = normalize_path(path);
+    if (!normal) return SysError::plain("binary " + normal.error().message);
+    // The journal is JSON: a path it cannot hold exactly is refused.
+    if (valid_utf8(*normal) != *normal) return SysError::plain("binary path " + escape_for_terminal(path) + " is not UTF-8");
+    binaries.push_back(std::move(*normal));
+  }
+  for (const auto& path : distinct(binaries)) {
     if (auto planned = plan_binary(system, plan, path, gid, caps); !planned) return planned.error();
   }
   if (auto planned = plan_tracefs_access(system, plan, gid, caps.mask); !planned) return planned.error();

@@ -68,6 +68,12 @@ struct Plan {
   std::vector<std::string> notes;  // what is left alone and why, and when changes take effect
 };
 
+// Names tracefs-setup accepts: a system group ("bpfready": lower case, digits,
+// _ and -), and a user name that no command takes for an option and that
+// cannot break a line of /etc/group (no ":", ",", "/", blank or control character).
+bool valid_group_name(std::string_view name);
+bool valid_user_name(std::string_view name);
+
 // Reads the host through SYSTEM and lists the changes OPTIONS need. Fails
 // (changing nothing) on a missing user or binary, or an invalid option.
 Expected<Plan> make_plan(SetupSystem& system, const SetupOptions& options);

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/perf_event.h>
-#include <sys/capability.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -13,18 +12,20 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "libcheck/common/fd.h"
 #include "libcheck/common/procfs.h"
 #include "libcheck/common/subprocess.h"
+#include "libcheck/common/text.h"
 #include "libcheck/mounts.h"
 #include "libcheck/parse.h"
+#include "tools/tracefs-setup/root_files.h"
 
 namespace bpfready {
 
@@ -32,48 +33,89 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The fields of NAME's record in a colon-separated account file of a root
-// tree (/etc/group, /etc/passwd) that has at least MIN_FIELDS; nullopt: none.
-std::optional<std::vector<std::string>> find_record(const fs::path& file, const std::string& name,
-                                                    std::size_t min_fields) {
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::vector<std::string> fields;
-    std::string field;
-    std::istringstream stream(line);
-    while (std::getline(stream, field, ':')) fields.push_back(field);
-    if (line.back() == ':') fields.emplace_back();
-    if (fields.size() >= min_fields && fields[0] == name) return fields;
+constexpr std::uint64_t kMaxId = 0xFFFFFFFEU;  // (uid_t)-1 means "no id"
+
+// An account or mount id: decimal digits only, 0 to 4294967294.
+std::optional<std::uint32_t> parse_id(std::string_view text) {
+  if (text.empty() || text.size() > 10 || text.find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  std::uint64_t value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  if (value > kMaxId) return std::nullopt;
+  return static_cast<std::uint32_t>(value);
+}
+
+// An octal permission mode, 0 to 07777.
+std::optional<mode_t> parse_octal_mode(std::string_view text) {
+  if (text.empty() || text.size() > 6 || text.find_first_not_of("01234567") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  unsigned value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value, 8);
+  if (value > 07777) return std::nullopt;
+  return static_cast<mode_t>(value);
+}
+
+std::vector<std::string_view> split_on(std::string_view text, char separator) {
+  std::vector<std::string_view> parts;
+  for (;;) {
+    const auto at = text.find(separator);
+    parts.push_back(text.substr(0, at));
+    if (at == std::string_view::npos) return parts;
+    text.remove_prefix(at + 1);
+  }
+}
+
+// NAME's record in a colon-separated account file that has at least
+// MIN_FIELDS fields, and its line number.
+struct AccountLine {
+  std::vector<std::string_view> fields;
+  std::size_t number = 0;
+};
+
+// A record of NAME with fewer fields is an error.
+Expected<std::optional<AccountLine>> find_record(std::string_view text, const std::string& name,
+                                                 std::size_t min_fields) {
+  std::size_t number = 0;
+  for (const auto line : split_on(text, '\n')) {
+    ++number;
+    if (line.empty() || line.front() == '#') continue;
+    auto fields = split_on(line, ':');
+    if (fields[0] != name) continue;
+    if (fields.size() < min_fields) {
+      return SysError::plain("line " + std::to_string(number) + ": the record of " + escape_for_terminal(name) +
+                             " has " + std::to_string(fields.size()) + " field(s), not at least " +
+                             std::to_string(min_fields));
+    }
+    return std::optional<AccountLine>{AccountLine{std::move(fields), number}};
+  }
+  return std::optional<AccountLine>{};
+}
+
+Expected<std::uint32_t> account_id(const AccountLine& record, std::size_t index, std::string_view what) {
+  if (auto id = parse_id(record.fields[index])) return *id;
+  return SysError::plain("line " + std::to_string(record.number) + ": " + std::string(what) + " '" +
+                         escape_for_terminal(record.fields[index]) + "' is not a number from 0 to 4294967294");
 }
 
 FileMeta meta_of(const struct stat& st) { return FileMeta{st.st_mode, st.st_uid, st.st_gid}; }
 
 class LiveSystem final : public SetupSystem {
  public:
-  explicit LiveSystem(const std::string& root) : root_(root.empty() ? "/" : root) {}
+  explicit LiveSystem(const std::string& root) : live_(root == "/"), files_(root) {}
 
-  [[nodiscard]] bool live() const override { return root_.is_live(); }
-  [[nodiscard]] std::string root_dir() const override { return root_.root().string(); }
+  [[nodiscard]] bool live() const override { return live_; }
+  [[nodiscard]] std::string root_dir() const override { return files_.root(); }
 
   Expected<std::optional<GroupRecord>> find_group(const std::string& name) override {
     if (live()) return find_live_group(name);
-    const auto fields = find_record(root_.path("/etc/group"), name, 3);
-    if (!fields) return std::optional<GroupRecord>{};
-    GroupRecord record{(*fields)[0], static_cast<gid_t>(std::stoul((*fields)[2])), {}};
-    if (fields->size() > 3) record.members = split((*fields)[3], ",");
-    return std::optional<GroupRecord>{record};
+    return parse_account_file<GroupRecord>("/etc/group", name, parse_group_record);
   }
 
   Expected<std::optional<UserRecord>> find_user(const std::string& name) override {
     if (live()) return find_user_by_name(name);
-    const auto fields = find_record(root_.path("/etc/passwd"), name, 4);
-    if (!fields) return std::optional<UserRecord>{};
-    return std::optional<UserRecord>{UserRecord{(*fields)[0], static_cast<uid_t>(std::stoul((*fields)[2])),
-                                                static_cast<gid_t>(std::stoul((*fields)[3]))}};
+    return parse_account_file<UserRecord>("/etc/passwd", name, parse_passwd_record);
   }
 
   Expected<gid_t> create_group(const std::string& name) override {
@@ -92,119 +134,24 @@ class LiveSystem final : public SetupSystem {
     return run_command(with_root({"gpasswd", "-d", user, group}));
   }
 
-  Expected<std::optional<FileMeta>> stat(const std::string& path) override {
-    struct stat st {};
-    if (::lstat(mapped(path).c_str(), &st) != 0) {
-      if (errno == ENOENT || errno == ENOTDIR) return std::optional<FileMeta>{};
-      return SysError::from_errno(errno, "stat " + path);
-    }
-    return std::optional<FileMeta>{meta_of(st)};
-  }
-
-  Expected<void> chown(const std::string& path, uid_t uid, gid_t gid) override {
-    if (::lchown(mapped(path).c_str(), uid, gid) != 0) return SysError::from_errno(errno, "chown " + path);
-    return Ok{};
-  }
-
-  Expected<void> chmod(const std::string& path, mode_t mode) override {
-    if (::chmod(mapped(path).c_str(), mode) != 0) return SysError::from_errno(errno, "chmod " + path);
-    return Ok{};
-  }
-
-  Expected<std::optional<std::string>> get_caps(const std::string& path) override {
-    const CapSet caps(cap_get_file(mapped(path).c_str()));
-    if (!caps) {
-      // No attribute, or a filesystem without extended attributes: no capabilities.
-      if (errno == ENODATA || errno == ENOTSUP) return std::optional<std::string>{};
-      return SysError::from_errno(errno, "read capabilities of " + path);
-    }
-    const CapText text(cap_to_text(caps.get(), nullptr));
-    if (!text) return SysError::from_errno(errno, "format capabilities of " + path);
-    const std::string value = text.get();
-    if (value == "=" || value.empty()) return std::optional<std::string>{};
-    return std::optional<std::string>{value};
-  }
-
+  Expected<std::optional<FileMeta>> stat(const std::string& path) override { return files_.stat(path); }
+  Expected<void> chown(const std::string& path, uid_t uid, gid_t gid) override { return files_.chown(path, uid, gid); }
+  Expected<void> chmod(const std::string& path, mode_t mode) override { return files_.chmod(path, mode); }
+  Expected<std::optional<std::string>> get_caps(const std::string& path) override { return files_.get_caps(path); }
   Expected<void> set_caps(const std::string& path, const std::optional<std::string>& caps) override {
-    const std::string file = mapped(path);
-    if (!caps) {
-      if (cap_set_file(file.c_str(), nullptr) != 0 && errno != ENODATA && errno != ENOTSUP) {
-        return SysError::from_errno(errno, "remove capabilities of " + path);
-      }
-      return Ok{};
-    }
-    const CapSet parsed(cap_from_text(caps->c_str()));
-    if (!parsed) return SysError::plain("invalid capability text '" + *caps + "'");
-    if (cap_set_file(file.c_str(), parsed.get()) != 0) {
-      const int err = errno;
-      if (err == ENOTSUP) {
-        return SysError{err, "set capabilities on " + path +
-                                 ": its filesystem does not support extended attributes (security.capability);"
-                                 " install the binary on one that does (ext4, xfs, btrfs, tmpfs)"};
-      }
-      return SysError::from_errno(err, "set capabilities " + *caps + " on " + path);
-    }
-    return Ok{};
+    return files_.set_caps(path, caps);
   }
-
-  Expected<std::optional<std::string>> read_file(const std::string& path) override {
-    std::ifstream in(mapped(path), std::ios::binary);
-    if (!in) {
-      if (errno == ENOENT || errno == ENOTDIR) return std::optional<std::string>{};
-      return SysError::from_errno(errno, "open " + path);
-    }
-    std::ostringstream content;
-    content << in.rdbuf();
-    return std::optional<std::string>{content.str()};
-  }
-
+  Expected<std::optional<std::string>> read_file(const std::string& path) override { return files_.read_file(path); }
   Expected<void> write_file(const std::string& path, const std::string& content, mode_t mode) override {
-    const fs::path target = mapped(path);
-    std::string temp = (target.parent_path() / ("." + target.filename().string() + ".XXXXXX")).string();
-    const Fd file(::mkstemp(temp.data()));
-    if (!file.valid()) return SysError::from_errno(errno, "create a temporary file next to " + path);
-    const int fd = file.get();
-    auto fail = [&](const std::string& what) {
-      const int err = errno;
-      ::unlink(temp.c_str());
-      return SysError::from_errno(err, what + " " + path);
-    };
-    if (::fchmod(fd, mode) != 0) return fail("chmod");
-    if (!write_all(fd, content)) return fail("write");
-    if (::fsync(fd) != 0) return fail("fsync");
-    if (::rename(temp.c_str(), target.c_str()) != 0) return fail("rename into");
-    return Ok{};
+    return files_.write_file(path, content, mode);
   }
-
-  Expected<std::optional<std::string>> read_link(const std::string& path) override {
-    std::error_code error;
-    const fs::path target = fs::read_symlink(mapped(path), error);
-    if (error) {
-      if (error.value() == ENOENT || error.value() == ENOTDIR) return std::optional<std::string>{};
-      return SysError::from_errno(error.value(), "readlink " + path);
-    }
-    return std::optional<std::string>{target.string()};
-  }
-
+  Expected<std::optional<std::string>> read_link(const std::string& path) override { return files_.read_link(path); }
   Expected<void> make_symlink(const std::string& path, const std::string& target) override {
-    if (::symlink(target.c_str(), mapped(path).c_str()) != 0) return SysError::from_errno(errno, "symlink " + path);
-    return Ok{};
+    return files_.make_symlink(path, target);
   }
-
-  Expected<void> remove_file(const std::string& path) override {
-    if (::unlink(mapped(path).c_str()) != 0 && errno != ENOENT) return SysError::from_errno(errno, "remove " + path);
-    return Ok{};
-  }
-
-  Expected<void> make_dir(const std::string& path, mode_t mode) override {
-    if (::mkdir(mapped(path).c_str(), mode) != 0) return SysError::from_errno(errno, "mkdir " + path);
-    return Ok{};
-  }
-
-  Expected<void> remove_dir(const std::string& path) override {
-    if (::rmdir(mapped(path).c_str()) != 0 && errno != ENOENT) return SysError::from_errno(errno, "rmdir " + path);
-    return Ok{};
-  }
+  Expected<void> remove_file(const std::string& path) override { return files_.remove_file(path); }
+  Expected<void> make_dir(const std::string& path, mode_t mode) override { return files_.make_dir(path, mode); }
+  Expected<void> remove_dir(const std::string& path) override { return files_.remove_dir(path); }
 
   Expected<std::optional<TracefsState>> tracefs() override {
     if (!live()) return std::optional<TracefsState>{};
@@ -212,17 +159,13 @@ class LiveSystem final : public SetupSystem {
     if (!mounts) return mounts.error();
     const auto entry = find_mount(*mounts, "tracefs", {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"});
     if (!entry) return std::optional<TracefsState>{};
-    TracefsState state;
-    state.target = entry->target;
-    state.fs_options = entry->fs_options;
-    // Options at their defaults are not shown in mountinfo.
-    if (auto uid = mount_option(entry->fs_options, "uid")) state.uid = static_cast<uid_t>(std::stoul(*uid));
-    if (auto gid = mount_option(entry->fs_options, "gid")) state.gid = static_cast<gid_t>(std::stoul(*gid));
-    if (auto mode = mount_option(entry->fs_options, "mode")) state.mode = static_cast<mode_t>(std::stoul(*mode, nullptr, 8));
-    return std::optional<TracefsState>{state};
+    auto state = parse_tracefs_options(entry->target, entry->fs_options);
+    if (!state) return state.error();
+    return std::optional<TracefsState>{std::move(*state)};
   }
 
   Expected<void> remount_tracefs(const std::string& target, uid_t uid, gid_t gid, mode_t mode) override {
+    if (!live()) return not_live("remount tracefs");
     const std::string uid_text = std::to_string(uid);
     const std::string gid_text = std::to_string(gid);
     const std::string mode_value = mode_text(mode);
@@ -247,6 +190,7 @@ class LiveSystem final : public SetupSystem {
   }
 
   Expected<std::vector<TracefsNode>> walk_tracefs(const std::string& target) override {
+    if (!live()) return not_live("list tracefs");
     std::vector<TracefsNode> nodes;
     struct stat st {};
     if (::lstat(target.c_str(), &st) != 0) return SysError::from_errno(errno, "stat " + target);
@@ -264,16 +208,19 @@ class LiveSystem final : public SetupSystem {
   }
 
   Expected<void> tracefs_chown(const std::string& path, gid_t gid) override {
+    if (!live()) return not_live("chgrp a tracefs file");
     if (::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0) return SysError::from_errno(errno, "chgrp " + path);
     return Ok{};
   }
 
   Expected<void> tracefs_chmod(const std::string& path, mode_t mode) override {
+    if (!live()) return not_live("chmod a tracefs file");
     if (::chmod(path.c_str(), mode) != 0) return SysError::from_errno(errno, "chmod " + path);
     return Ok{};
   }
 
   Expected<std::optional<long>> read_sysctl(const std::string& key) override {
+    if (!live()) return not_live("read sysctl " + key);
     std::ifstream in(sysctl_path(key));
     if (!in) return std::optional<long>{};
     std::string text;
@@ -282,6 +229,7 @@ class LiveSystem final : public SetupSystem {
   }
 
   Expected<void> write_sysctl(const std::string& key, long value) override {
+    if (!live()) return not_live("set sysctl " + key);
     const std::string path = sysctl_path(key);
     const Fd file(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!file.valid()) return SysError::from_errno(errno, "open " + path);
@@ -294,10 +242,27 @@ class LiveSystem final : public SetupSystem {
   ParanoidVerdict perf_event_blocked_by_paranoid(std::uint64_t caps) override;
 
   bool systemd_running() override { return live() && ::access("/run/systemd/system", F_OK) == 0; }
-  Expected<void> reload_systemd() override { return run_command({"systemctl", "daemon-reload"}); }
+  Expected<void> reload_systemd() override {
+    if (!live()) return not_live("reload systemd");
+    return run_command({"systemctl", "daemon-reload"});
+  }
 
  private:
-  [[nodiscard]] std::string mapped(const std::string& path) const { return root_.path(path).string(); }
+  [[nodiscard]] SysError not_live(const std::string& what) const {
+    return SysError::plain("refused to " + what + ": --root " + files_.root() +
+                           " is not the running host, which tracefs-setup leaves alone with --root");
+  }
+
+  // NAME's record in FILE of the root tree, by PARSE; errors name the file.
+  template <class Record, class Parse>
+  Expected<std::optional<Record>> parse_account_file(const std::string& file, const std::string& name, Parse parse) {
+    auto text = files_.read_file(file);
+    if (!text) return text.error();
+    if (!*text) return std::optional<Record>{};
+    auto record = parse(**text, name);
+    if (!record) return SysError::plain(files_.root() + file + " " + record.error().message);
+    return record;
+  }
 
   static Expected<std::optional<GroupRecord>> find_live_group(const std::string& name) {
     std::array<char, 65536> buffer{};
@@ -314,7 +279,7 @@ class LiveSystem final : public SetupSystem {
   }
 
   [[nodiscard]] std::vector<std::string> with_root(std::vector<std::string> argv) const {
-    if (!live()) argv.insert(argv.begin() + 1, {"--root", root_.root().string()});
+    if (!live()) argv.insert(argv.begin() + 1, {"--root", files_.root()});
     return argv;
   }
 
@@ -339,7 +304,8 @@ class LiveSystem final : public SetupSystem {
     return Ok{};
   }
 
-  SystemRoot root_;
+  bool live_;
+  RootFiles files_;
 };
 
 // Tries what libbpf does for a perf-event tracepoint (a CPU-wide perf event)
@@ -347,6 +313,10 @@ class LiveSystem final : public SetupSystem {
 // at any perf_event_paranoid; an EACCES above 2 is the Debian/Ubuntu patch.
 ParanoidVerdict LiveSystem::perf_event_blocked_by_paranoid(std::uint64_t caps) {
   ParanoidVerdict verdict;
+  if (!live()) {
+    verdict.evidence = "not checked: not the running host";
+    return verdict;
+  }
   auto value = read_sysctl("kernel.perf_event_paranoid");
   if (!value || !*value) {
     verdict.evidence = "kernel.perf_event_paranoid could not be read";
@@ -356,10 +326,6 @@ ParanoidVerdict LiveSystem::perf_event_blocked_by_paranoid(std::uint64_t caps) {
   if (verdict.value <= 2) {
     verdict.evidence = "kernel.perf_event_paranoid is " + std::to_string(verdict.value) +
                        "; CAP_PERFMON is enough at 2 or below";
-    return verdict;
-  }
-  if (!live()) {
-    verdict.evidence = "not checked: not the running host";
     return verdict;
   }
   auto child = run_in_child([caps](int /*out_fd*/) {
@@ -397,6 +363,58 @@ bool GroupRecord::lists(const std::string& user) const {
 }
 
 std::unique_ptr<SetupSystem> make_live_system(const std::string& root) { return std::make_unique<LiveSystem>(root); }
+
+Expected<std::optional<GroupRecord>> parse_group_record(std::string_view file_text, const std::string& name) {
+  const auto found = find_record(file_text, name, 3);
+  if (!found) return found.error();
+  if (!*found) return std::optional<GroupRecord>{};
+  const auto& record = *found;
+  auto gid = account_id(*record, 2, "gid");
+  if (!gid) return gid.error();
+  GroupRecord group{name, *gid, {}};
+  if (record->fields.size() > 3) {
+    for (const auto member : split_on(record->fields[3], ',')) {
+      if (!member.empty()) group.members.emplace_back(member);
+    }
+  }
+  return std::optional<GroupRecord>{std::move(group)};
+}
+
+Expected<std::optional<UserRecord>> parse_passwd_record(std::string_view file_text, const std::string& name) {
+  const auto found = find_record(file_text, name, 4);
+  if (!found) return found.error();
+  if (!*found) return std::optional<UserRecord>{};
+  const auto& record = *found;
+  auto uid = account_id(*record, 2, "uid");
+  if (!uid) return uid.error();
+  auto gid = account_id(*record, 3, "gid");
+  if (!gid) return gid.error();
+  return std::optional<UserRecord>{UserRecord{name, *uid, *gid}};
+}
+
+Expected<TracefsState> parse_tracefs_options(const std::string& target, const std::string& fs_options) {
+  TracefsState state;
+  state.target = target;
+  state.fs_options = fs_options;
+  auto bad = [&](const std::string& key, const std::string& value) {
+    return SysError::plain("tracefs at " + escape_for_terminal(target) + " has an invalid option " + key + "=" +
+                           escape_for_terminal(value));
+  };
+  // Options at their defaults are not shown in mountinfo.
+  for (const auto* key : {"uid", "gid"}) {
+    const auto value = mount_option(fs_options, key);
+    if (!value) continue;
+    const auto id = parse_id(*value);
+    if (!id) return bad(key, *value);
+    (std::string_view(key) == "uid" ? state.uid : state.gid) = *id;
+  }
+  if (const auto value = mount_option(fs_options, "mode")) {
+    const auto mode = parse_octal_mode(*value);
+    if (!mode) return bad("mode", *value);
+    state.mode = *mode;
+  }
+  return state;
+}
 
 Expected<std::vector<std::string>> missing_parents(SetupSystem& system, const std::string& path) {
   std::vector<std::string> missing;

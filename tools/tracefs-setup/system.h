@@ -3,9 +3,11 @@
 // plan.cpp decides what to change; this interface changes it. The live
 // implementation works on the running host (accounts through groupadd and
 // gpasswd, capabilities through libcap, tracefs through mount(2)); with a
-// root other than "/" it writes files and accounts inside that tree instead
-// and leaves the running kernel alone. Tests substitute a fake, or wrap the
-// live one to make any single operation fail.
+// root other than "/" it writes files and accounts strictly inside that tree
+// (root_files.h: no path, "..", or symbolic link leads out of it) and refuses
+// everything that would act on the running host: tracefs, sysctls, systemd.
+// Tests substitute a fake, or wrap the live one to make any single operation
+// fail.
 #pragma once
 
 #include <sys/types.h>
@@ -14,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "libcheck/common/creds.h"
@@ -77,7 +80,9 @@ class SetupSystem {
   virtual Expected<void> remove_member(const std::string& user, const std::string& group) = 0;
 
   // Files of the target system. Paths are absolute on the target and are
-  // mapped into the root. stat does not follow symbolic links; nullopt: absent.
+  // resolved strictly inside the root; a path that would leave it is an
+  // error. stat does not follow symbolic links; nullopt: absent. chown,
+  // chmod and the capabilities act on regular files only.
   virtual Expected<std::optional<FileMeta>> stat(const std::string& path) = 0;
   virtual Expected<void> chown(const std::string& path, uid_t uid, gid_t gid) = 0;
   virtual Expected<void> chmod(const std::string& path, mode_t mode) = 0;
@@ -94,6 +99,7 @@ class SetupSystem {
   virtual Expected<void> make_dir(const std::string& path, mode_t mode) = 0;
   virtual Expected<void> remove_dir(const std::string& path) = 0;  // only when empty
 
+  // The rest acts on the running host: refused (an error) when not live().
   // tracefs on the running host; nullopt when not mounted (or not live).
   virtual Expected<std::optional<TracefsState>> tracefs() = 0;
   // Changes the superblock options (uid=, gid=, mode=) and nothing else.
@@ -116,6 +122,18 @@ class SetupSystem {
 
 // The running host, or a root tree when ROOT is not "/".
 std::unique_ptr<SetupSystem> make_live_system(const std::string& root);
+
+// Pure parsers of an image's account files (the text of /etc/group,
+// /etc/passwd): NAME's first record, nullopt when there is none. A malformed
+// numeric field of that record is an error saying which line ("line 3: gid
+// 'x' is not a number from 0 to 4294967294"); they never throw.
+Expected<std::optional<GroupRecord>> parse_group_record(std::string_view file_text, const std::string& name);
+Expected<std::optional<UserRecord>> parse_passwd_record(std::string_view file_text, const std::string& name);
+
+// The mounted tracefs at TARGET from its superblock options as mountinfo
+// shows them ("rw,gid=995,mode=750"); an out-of-range uid, gid or octal mode
+// is an error.
+Expected<TracefsState> parse_tracefs_options(const std::string& target, const std::string& fs_options);
 
 // The directories above PATH (absolute on the target) that do not exist,
 // outermost first: what must be made to create PATH.

@@ -416,5 +416,57 @@ TEST(ExplainProbeFailure, OneLinePerStageAndErrno) {
   EXPECT_FALSE(contains(explain_probe_failure(failed(ProbeStage::attach, 0), snap), "("));
 }
 
+// ---- fix lines are shell words -------------------------------------------------------------
+// A path or user name in a fix line is host-provided: it is shell-quoted, so
+// copying the line runs the one command it names. Ordinary paths stay bare.
+
+constexpr const char* kEvil = "/tmp/x;id>&2;#/ebpf_diag";
+constexpr const char* kEvilQuoted = "'/tmp/x;id>&2;#/ebpf_diag'";
+
+TEST(RemedyQuoting, SetcapQuotesTheBinary) {
+  const auto snap = load_host("debian12-vm-6.18");
+  const std::string quoted = kEvilQuoted;
+  EXPECT_EQ(predict(snap, alice(0), ProbeFlavour::raw_tp, kEvil).remedy,
+            "sudo setcap cap_bpf,cap_perfmon=ep " + quoted);
+  EXPECT_EQ(predict(load_host("kernel-5.4"), alice(0), ProbeFlavour::raw_tp, kEvil).remedy,
+            "sudo setcap cap_sys_admin=ep " + quoted);
+  EXPECT_EQ(predict(snap, alice(0), ProbeFlavour::raw_tp, "/it's here/syscount").remedy,
+            R"(sudo setcap cap_bpf,cap_perfmon=ep '/it'\''s here/syscount')");
+}
+
+TEST(RemedyQuoting, TracefsSetupQuotesUserAndBinary) {
+  const auto snap = load_host("debian12-vm-6.18");
+  auto eve = alice(kBpf | kPerfmon);
+  eve.name = "eve;reboot";
+  EXPECT_EQ(predict(snap, eve, ProbeFlavour::perf_tp, kEvil).remedy,
+            std::string("sudo tracefs-setup apply --tracefs-read --user 'eve;reboot' --binary ") + kEvilQuoted);
+  auto self = subject_from_snapshot(load_host("ubuntu2204-paranoid4"));
+  EXPECT_EQ(predict(load_host("ubuntu2204-paranoid4"), self, ProbeFlavour::perf_tp, "").remedy,
+            "sudo tracefs-setup apply --tracefs-read --user $USER");
+}
+
+TEST(RemedyQuoting, ChecksQuoteBinaryAndMountTargets) {
+  auto snap = load_host("container-no-tracefs");
+  snap.binary_path = kEvil;
+  const std::string quoted = kEvilQuoted;
+  EXPECT_EQ(unit::run_one(snap, "caps.effective").remedy,
+            "sudo setcap cap_bpf,cap_perfmon=ep " + quoted + "  (or run as root)");
+  snap.binary_caps = std::optional<FileCaps>(FileCaps{kBpf | kPerfmon | kSysAdmin, 0, true, "cap_sys_admin,cap_bpf,cap_perfmon=ep"});
+  EXPECT_EQ(unit::run_one(snap, "caps.binary").remedy, "sudo setcap cap_bpf,cap_perfmon=ep " + quoted);
+
+  auto old = load_host("kernel-5.4");
+  old.binary_path = kEvil;
+  EXPECT_TRUE(unit::run_one(old, "caps.effective").remedy.starts_with("sudo setcap cap_sys_admin=ep " + quoted + "  "));
+
+  auto open = load_host("unpriv-bpf-enabled");  // tracefs 0770 group 1001, debugfs 0755
+  const std::string target = "/sys/kernel/trac ing;reboot";
+  open.tracefs->target = target;
+  open.debugfs->target = "/sys/kernel/de$(reboot)bug";
+  EXPECT_EQ(unit::run_one(open, "tracefs.mode").remedy,
+            "sudo chmod g-w '/sys/kernel/trac ing;reboot'  (read-only group access: sudo tracefs-setup apply "
+            "--tracefs-read)");
+  EXPECT_EQ(unit::run_one(open, "debugfs.mode").remedy, "sudo mount -o remount,mode=0700 '/sys/kernel/de$(reboot)bug'");
+}
+
 }  // namespace
 }  // namespace bpfready

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/capability.h>
 
+#include <random>
 #include <string>
 
 #include "libcheck/access.h"
@@ -11,6 +12,7 @@
 #include "libcheck/parse.h"
 #include "libcheck/system_root.h"
 #include "support/unit.h"
+#include "unit/check/hostile.h"
 
 namespace bpfready {
 namespace {
@@ -165,6 +167,21 @@ TEST_F(Gunzip, RejectsCorruptData) {
 TEST(GunzipPlain, RejectsEmptyAndPlainText) {
   EXPECT_FALSE(gunzip("").has_value());
   EXPECT_FALSE(gunzip("CONFIG_BPF=y\n").has_value());
+}
+
+TEST(GunzipCap, StopsAtTheCapInsteadOfUnpackingABomb) {
+  const auto bomb = hostile::gzip_bomb(std::size_t{20} << 20);  // 20 MiB unpacked, a few KiB packed
+  ASSERT_LT(bomb.size(), std::size_t{1} << 20);
+  const auto plain = gunzip(bomb);  // the default cap: a kernel config's 16 MiB
+  ASSERT_FALSE(plain.has_value());
+  EXPECT_EQ(plain.error().errnum, EFBIG);
+  EXPECT_TRUE(unit::contains(plain.error().message, "more than 16 MiB")) << plain.error().message;
+  const auto small = gunzip(bomb, std::size_t{1} << 10);
+  ASSERT_FALSE(small.has_value());
+  EXPECT_TRUE(unit::contains(small.error().message, "more than 1 KiB")) << small.error().message;
+  const auto roomy = gunzip(bomb, std::size_t{20} << 20);  // exactly at the cap is fine
+  ASSERT_TRUE(roomy.has_value()) << roomy.error().message;
+  EXPECT_EQ(roomy->size(), std::size_t{20} << 20);
 }
 
 // ---- lockdown ------------------------------------------------------------------------
@@ -437,6 +454,80 @@ TEST(SystemRoot, MetaFileSkipsModesThatAreNotOctal) {
   ASSERT_TRUE(other.has_value());
   EXPECT_EQ(other->permissions(), 0640U);
   EXPECT_EQ(other->gid, 2U);
+}
+
+// ---- totality: every parser takes any bytes ---------------------------------------------
+
+TEST(ParseSysctlConf, ReadsKeysAndValuesAsSysctlDoes) {
+  const auto entries = parse_sysctl_conf(
+      "# comment\n; also a comment\n\n  kernel/kptr_restrict=0\n-kernel.perf_event_paranoid = -1 \n"
+      "no equals sign\n net.core.bpf_jit_enable =  1  \r\nkernel.x = a = b\n= orphan\nkernel.empty =\n");
+  const std::vector<std::pair<std::string, std::string>> want = {{"kernel.kptr_restrict", "0"},
+                                                                 {"kernel.perf_event_paranoid", "-1"},
+                                                                 {"net.core.bpf_jit_enable", "1"},
+                                                                 {"kernel.x", "a = b"},
+                                                                 {"kernel.empty", ""}};
+  EXPECT_EQ(entries, want);
+  EXPECT_TRUE(parse_sysctl_conf("").empty());
+  EXPECT_TRUE(parse_sysctl_conf(std::string("\0=\0", 3)).size() <= 1U);
+}
+
+TEST(Mountinfo, ParsesTextAndStaysTotal) {
+  const auto mounts = parse_mountinfo(read_file(fixture_host("ubuntu2204-paranoid4") / "proc/self/mountinfo"));
+  ASSERT_TRUE(mounts.has_value()) << mounts.error().message;
+  EXPECT_EQ(mounts->size(), 9U);
+  const auto empty = parse_mountinfo("");
+  ASSERT_TRUE(empty.has_value());
+  EXPECT_TRUE(empty->empty());
+}
+
+// Random and mutated bytes through every parser: none throws or crashes
+// (libFuzzer goes further in CI; this keeps the property in the unit suite).
+std::vector<std::string> odd_inputs() {
+  std::vector<std::string> inputs = {"", std::string(1, '\0'), "\xff\xfe", std::string(100000, '\n'),
+                                     "CONFIG_=\n# CONFIG_ is not set\n", "Uid:\nGid:\nCapEff:\n", "[]", "[", "=",
+                                     "99999999999999999999999.9999999999999.999999999999", "-", "\x1f\x8b"};
+  for (const char* host : {"debian12-vm-6.18", "ubuntu2204-paranoid4"}) {
+    for (const char* file : {"proc/self/status", "proc/self/mountinfo", "proc/config.gz"}) {
+      const auto text = read_file(fixture_host(host) / file);
+      if (text.empty()) continue;
+      std::mt19937 random(42);
+      for (int round = 0; round < 40; ++round) {
+        std::string mutated = text;
+        for (int flips = 0; flips < 1 + round; ++flips) {
+          mutated[random() % mutated.size()] = static_cast<char>(random() % 256);
+        }
+        if (round % 5 == 0) mutated.resize(random() % mutated.size());
+        inputs.push_back(std::move(mutated));
+      }
+    }
+  }
+  std::mt19937 random(7);
+  for (int i = 0; i < 200; ++i) {
+    std::string bytes(random() % 512, '\0');
+    for (auto& c : bytes) c = static_cast<char>(random() % 256);
+    inputs.push_back(std::move(bytes));
+  }
+  return inputs;
+}
+
+TEST(ParsersAreTotal, AnyBytesGiveAValueOrAnError) {
+  for (const auto& input : odd_inputs()) {
+    EXPECT_NO_THROW({
+      (void)parse_sysctl_int(input);
+      (void)parse_kernel_version(input);
+      (void)parse_kernel_config(input);
+      (void)gunzip(input);
+      (void)parse_lockdown(input);
+      (void)parse_proc_status(input);
+      (void)parse_sysctl_conf(input);
+      (void)split(input, " \n");
+      (void)trim(input);
+      (void)parse_mountinfo(input);
+      (void)mount_option(input, "mode");
+      (void)mount_option("rw,mode=700", input);
+    }) << ::testing::PrintToString(input.substr(0, 64));
+  }
 }
 
 }  // namespace

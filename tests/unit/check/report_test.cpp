@@ -9,7 +9,9 @@
 #include <string>
 
 #include "libcheck/report.h"
+#include "libcheck/common/text.h"
 #include "support/unit.h"
+#include "unit/check/hostile.h"
 
 namespace bpfready {
 namespace {
@@ -302,6 +304,87 @@ TEST(RenderText, ShowsPredictionBesideAgreeingProof) {
   const auto text = render_text(report, false, false);
   EXPECT_TRUE(contains(text, "proven: loaded, attached, and counted 1000 of 1000"));
   EXPECT_TRUE(contains(text, "prediction: works, probe: works"));
+}
+
+// ---- hostile host text -------------------------------------------------------------------------
+
+// A report whose host-provided text (hostname, release, reasons, evidence,
+// paths in remedies, subject, probe detail) is binary garbage with escapes.
+Report hostile_report() {
+  auto report = report_with_proof();
+  const std::string bad = hostile::garbage();
+  report.hostname = "host" + bad;
+  report.kernel_release = bad;
+  report.checks.front().reason += bad;
+  report.checks.front().evidence.emplace_back("path" + bad, "value" + bad);
+  report.checks.front().remedy = "sudo chmod 0700 '/sys/" + bad + "'";
+  report.checks.front().status = Status::fail;
+  for (auto& v : report.verdicts) {
+    v.subject = "eve" + bad;
+    v.reason += bad;
+    v.remedy = "sudo setcap cap_bpf=ep '/tmp/" + bad + "'";
+    v.prediction.reason += bad;
+    if (v.proof) v.proof->detail += bad;
+  }
+  return report;
+}
+
+bool all_strings_valid(const nlohmann::json& j) {
+  if (j.is_string()) return valid_utf8(j.get<std::string>()) == j.get<std::string>();
+  if (j.is_object()) {
+    for (const auto& [key, value] : j.items()) {
+      if (valid_utf8(key) != key || !all_strings_valid(value)) return false;
+    }
+  }
+  if (j.is_array()) {
+    for (const auto& value : j) {
+      if (!all_strings_valid(value)) return false;
+    }
+  }
+  return true;
+}
+
+TEST(RenderJson, HostTextBecomesValidUtf8) {
+  const auto report = hostile_report();
+  std::string text;
+  ASSERT_NO_THROW(text = render_json(report).dump(2));
+  EXPECT_EQ(valid_utf8(text), text);
+  const auto doc = nlohmann::json::parse(text);
+  EXPECT_TRUE(all_strings_valid(doc));
+  EXPECT_EQ(doc.at("hostname"), valid_utf8(report.hostname));
+  EXPECT_EQ(doc.at("kernel_release"), valid_utf8(report.kernel_release));
+  EXPECT_EQ(doc.at("checks")[0].at("evidence").at(valid_utf8("path" + hostile::garbage())),
+            valid_utf8("value" + hostile::garbage()));
+  EXPECT_EQ(doc.at("verdicts")[0].at("subject"), valid_utf8(report.verdicts[0].subject));
+  EXPECT_EQ(doc.at("verdicts")[0].at("proof").at("detail"), valid_utf8(report.verdicts[0].proof->detail));
+  EXPECT_TRUE(unit::contains(doc.at("hostname").get<std::string>(), "\xEF\xBF\xBD"));  // U+FFFD
+}
+
+TEST(RenderText, HostTextHasItsControlCharactersEscaped) {
+  const auto report = hostile_report();
+  for (const bool verbose : {false, true}) {
+    const auto text = render_text(report, false, verbose);
+    EXPECT_EQ(valid_utf8(text), text);
+    for (const char c : text) {
+      const auto byte = static_cast<unsigned char>(c);
+      EXPECT_TRUE(byte == '\n' || (byte >= 0x20 && byte != 0x7f)) << "control byte " << int{byte} << " in\n" << text;
+    }
+    EXPECT_FALSE(unit::contains(text, "\xc2\x9b")) << "a C1 control (CSI)";
+    EXPECT_TRUE(unit::contains(text, "on " + escape_for_terminal(report.hostname) + ", kernel ")) << text;
+    EXPECT_TRUE(unit::contains(text, escape_for_terminal(report.verdicts[0].subject))) << text;
+  }
+  EXPECT_TRUE(unit::contains(render_text(report, false, true), escape_for_terminal("path" + hostile::garbage())));
+  const auto coloured = render_text(report, true, false);  // our own colour escapes stay
+  EXPECT_TRUE(unit::contains(coloured, "\033[1m"));
+  EXPECT_FALSE(unit::contains(coloured, "\033]0;"));
+}
+
+TEST(RenderPrometheus, LabelValuesAreValidUtf8) {
+  auto report = hostile_report();
+  const auto text = render_prometheus(report);
+  expect_well_formed(text);
+  EXPECT_EQ(valid_utf8(text), text);
+  EXPECT_TRUE(unit::contains(text, "subject=\"eve" + valid_utf8(hostile::garbage()) + "\"")) << text;
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// collect_snapshot over the fixture hosts and over scratch trees that vary
-// one file at a time.
+// collect_snapshot over the fixture hosts, over scratch trees that vary
+// one file at a time, and over hostile trees (FIFOs, device links, bombs).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include "libcheck/caps.h"
 #include "libcheck/snapshot.h"
 #include "support/unit.h"
+#include "unit/check/hostile.h"
 
 namespace bpfready {
 namespace {
@@ -326,6 +327,196 @@ TEST(SnapshotOdd, PersistedSysctlSyntaxVariants) {
   EXPECT_EQ(s.persisted_sysctls[1].value, "-1");
   EXPECT_EQ(s.persisted_sysctls[2].file, "/usr/lib/sysctl.d/50-default.conf");
   EXPECT_EQ(s.persisted_sysctls[2].value, "2");
+}
+
+// ---- SystemRoot over hostile files -----------------------------------------------------
+
+TEST(SystemRoot, MetaFileSkipsOversizedModesAndIds) {
+  const ScratchTree tree;
+  tree.write("/.bpfready-meta",
+             "/data 777777777777777777777777777777 0 0\n/data 017777 0 0\n/data 0640 99999999999999999999 0\n"
+             "/data 0640 1 -1\n/other 0640 1 2\n");
+  tree.write("/data", "x");
+  tree.write("/other", "y");
+  const auto run = hostile::run_bounded([&] {
+    const SystemRoot root(tree.path());  // must not throw
+    const auto data = root.stat("/data");
+    const auto other = root.stat("/other");
+    return std::to_string(data ? data->uid : 12345) + " " + mode_text(other ? other->mode : 0) + " " +
+           std::to_string(other ? other->gid : 12345);
+  });
+  ASSERT_TRUE(run.finished) << run.how;
+  EXPECT_EQ(run.output, std::to_string(::getuid()) + " 0640 2");
+}
+
+TEST(SystemRoot, MetaFileThatIsAFifoIsIgnored) {
+  const ScratchTree tree;
+  tree.write("/data", "x");
+  hostile::make_fifo(tree, "/.bpfready-meta");
+  const auto run = hostile::run_bounded([&] {
+    const SystemRoot root(tree.path());
+    return std::string(root.read("/data").value_or("unread"));
+  });
+  ASSERT_TRUE(run.finished) << run.how;
+  EXPECT_EQ(run.output, "x");
+}
+
+TEST(SystemRoot, ReadCapsTheSize) {
+  const ScratchTree tree;
+  tree.write("/big", std::string((std::size_t{1} << 20) + 1, 'a'));
+  tree.write("/edge", std::string(std::size_t{1} << 20, 'a'));
+  const SystemRoot root(tree.path());
+  const auto big = root.read("/big");  // the default cap: 1 MiB
+  ASSERT_FALSE(big.has_value());
+  EXPECT_EQ(big.error().errnum, EFBIG);
+  EXPECT_TRUE(unit::contains(big.error().message, "/big")) << big.error().message;
+  EXPECT_TRUE(unit::contains(big.error().message, "more than 1 MiB")) << big.error().message;
+  EXPECT_TRUE(root.read("/edge").has_value());
+  const auto roomy = root.read("/big", std::size_t{2} << 20);
+  ASSERT_TRUE(roomy.has_value());
+  EXPECT_EQ(roomy->size(), (std::size_t{1} << 20) + 1);
+  EXPECT_FALSE(root.read("/edge", 100).has_value());
+}
+
+TEST(SystemRoot, ReadRefusesFifosDevicesAndDirectoriesButNotDevNull) {
+  const ScratchTree tree;
+  hostile::make_fifo(tree, "/fifo");
+  hostile::make_link(tree, "/zero", "/dev/zero");
+  hostile::make_link(tree, "/null", "/dev/null");
+  tree.mkdir("/dir");
+  const auto run = hostile::run_bounded([&] {
+    const SystemRoot root(tree.path());
+    std::string out;
+    for (const char* path : {"/fifo", "/zero", "/dir", "/null"}) {
+      const auto text = root.read(path);
+      out += text ? "ok[" + *text + "]\n" : text.error().message + "\n";
+    }
+    return out;
+  });
+  ASSERT_TRUE(run.finished) << run.how;
+  EXPECT_EQ(run.output,
+            "refused /fifo: not a regular file (a FIFO)\n"
+            "refused /zero: not a regular file (a character device)\n"
+            "refused /dir: not a regular file (a directory)\n"
+            "ok[]\n");
+}
+
+TEST(SystemRoot, LiveProcFilesAreReadThoughTheirSizeIsZero) {
+  const SystemRoot live;
+  const auto status = live.read("/proc/self/status");
+  ASSERT_TRUE(status.has_value()) << status.error().message;
+  EXPECT_TRUE(unit::contains(*status, "CapEff:"));
+  const auto release = live.read("/proc/sys/kernel/osrelease");
+  ASSERT_TRUE(release.has_value()) << release.error().message;
+  EXPECT_FALSE(release->empty());
+}
+
+// ---- hostile trees -----------------------------------------------------------------------
+// Every file of a --root tree may be anything: reads never hang, never grow
+// without bound, and a refused file is its check's error with the reason.
+
+// "STATUS: reason" of check ID over TREE, taken in a bounded child.
+std::string check_in_child(const ScratchTree& tree, const std::string& id) {
+  const auto run = hostile::run_bounded([&] {
+    const auto r = unit::run_one(tree.snapshot(), id);
+    return std::string(to_string(r.status)) + ": " + r.reason;
+  });
+  EXPECT_TRUE(run.finished) << id << " " << run.how << " " << run.output;
+  return run.output;
+}
+
+// One hostile file in a fixture host, and the error its check must give.
+struct RefusedFile {
+  const char* name;
+  const char* host;
+  const char* path;
+  enum Kind { fifo, dev_zero, oversized } kind;
+  const char* check;
+  const char* why;  // the reason after "refused PATH: "
+};
+
+void PrintTo(const RefusedFile& row, std::ostream* os) { *os << row.name; }
+
+class SnapshotRefused : public ::testing::TestWithParam<RefusedFile> {};
+
+TEST_P(SnapshotRefused, IsItsChecksErrorNotAHangOrACrash) {
+  const auto& row = GetParam();
+  const ScratchTree tree;
+  tree.copy_host(row.host);
+  if (row.kind == RefusedFile::fifo) hostile::make_fifo(tree, row.path);
+  if (row.kind == RefusedFile::dev_zero) hostile::make_link(tree, row.path, "/dev/zero");
+  if (row.kind == RefusedFile::oversized) tree.write(row.path, std::string(std::size_t{2} << 20, '1'));
+  EXPECT_EQ(check_in_child(tree, row.check), "error: refused " + std::string(row.path) + ": " + row.why);
+}
+
+constexpr const char* kFifo = "not a regular file (a FIFO)";
+const RefusedFile kRefusedFiles[] = {
+    {"FifoOsrelease", "debian12-vm-6.18", "/proc/sys/kernel/osrelease", RefusedFile::fifo, "kernel.release", kFifo},
+    {"OsreleaseLinkedToDevZero", "debian12-vm-6.18", "/proc/sys/kernel/osrelease", RefusedFile::dev_zero,
+     "kernel.release", "not a regular file (a character device)"},
+    {"HugeOsrelease", "debian12-vm-6.18", "/proc/sys/kernel/osrelease", RefusedFile::oversized, "kernel.release",
+     "more than 64 KiB"},
+    {"FifoSysctl", "debian12-vm-6.18", "/proc/sys/kernel/perf_event_paranoid", RefusedFile::fifo,
+     "sysctl.perf_event_paranoid", kFifo},
+    {"SysctlLinkedToDevZero", "debian12-vm-6.18", "/proc/sys/net/core/bpf_jit_harden", RefusedFile::dev_zero,
+     "sysctl.bpf_jit_harden", "not a regular file (a character device)"},
+    {"FifoInSysctlD", "debian12-vm-6.18", "/etc/sysctl.d/99-fifo.conf", RefusedFile::fifo, "sysctl.persisted", kFifo},
+    {"HugeSysctlConf", "debian12-vm-6.18", "/etc/sysctl.conf", RefusedFile::oversized, "sysctl.persisted",
+     "more than 1 MiB"},
+    {"FifoLockdown", "lockdown-confidentiality", "/sys/kernel/security/lockdown", RefusedFile::fifo, "lockdown.mode",
+     kFifo},
+    {"FifoMountinfo", "debian12-vm-6.18", "/proc/self/mountinfo", RefusedFile::fifo, "tracefs.mounted", kFifo},
+    {"MountinfoLinkedToDevZero", "debian12-vm-6.18", "/proc/self/mountinfo", RefusedFile::dev_zero, "tracefs.mounted",
+     "not a regular file (a character device)"},
+    {"FifoStatus", "debian12-vm-6.18", "/proc/self/status", RefusedFile::fifo, "caps.effective", kFifo},
+    {"FifoLimits", "kernel-5.4", "/proc/self/limits", RefusedFile::fifo, "kernel.memlock", kFifo},
+};
+
+std::string RefusedName(const ::testing::TestParamInfo<RefusedFile>& row) { return row.param.name; }
+
+INSTANTIATE_TEST_SUITE_P(Hostile, SnapshotRefused, ::testing::ValuesIn(kRefusedFiles), RefusedName);
+
+TEST(SnapshotHostile, SysctlDFileMaskedByDevNullIsEmpty) {
+  const ScratchTree tree;
+  tree.copy_host("unpriv-bpf-enabled");
+  hostile::make_link(tree, "/etc/sysctl.d/99-ebpf.conf", "/dev/null");  // how sysctl.d masks a file
+  const auto got = check_in_child(tree, "sysctl.persisted");
+  EXPECT_TRUE(got.starts_with("pass: ")) << got;
+}
+
+TEST(SnapshotHostile, GzipBombStopsAtTheCap) {
+  const ScratchTree tree;
+  tree.copy_host("debian12-vm-6.18");
+  tree.write("/proc/config.gz", hostile::gzip_bomb(std::size_t{64} << 20));
+  const auto got = check_in_child(tree, "config.source");
+  EXPECT_TRUE(got.starts_with("error: ")) << got;
+  EXPECT_TRUE(unit::contains(got, "/proc/config.gz")) << got;
+  EXPECT_TRUE(unit::contains(got, "16 MiB")) << got;
+  const auto option = check_in_child(tree, "config.bpf_syscall");
+  EXPECT_TRUE(option.starts_with("skip: unknown")) << option;
+}
+
+TEST(SnapshotHostile, HugeConfigIsRefusedUnread) {
+  const ScratchTree tree;
+  tree.copy_host("ubuntu2204-paranoid4");
+  hostile::make_sparse(tree, "/boot/config-5.15.0-91-generic", std::uintmax_t{1} << 30);
+  const auto got = check_in_child(tree, "config.source");
+  EXPECT_TRUE(got.starts_with("error: ")) << got;
+  EXPECT_TRUE(unit::contains(got, "/boot/config-5.15.0-91-generic")) << got;
+  EXPECT_TRUE(unit::contains(got, "more than 16 MiB")) << got;
+}
+
+TEST(SnapshotHostile, ARefusedConfigDoesNotHideALaterOne) {
+  const ScratchTree tree;
+  tree.write("/proc/sys/kernel/osrelease", "6.9.1-arch1-1\n");
+  hostile::make_fifo(tree, "/boot/config-6.9.1-arch1-1");
+  tree.write("/lib/modules/6.9.1-arch1-1/config", "CONFIG_BPF_SYSCALL=y\n");
+  const auto run = hostile::run_bounded([&] {
+    const auto s = tree.snapshot();
+    return s.kernel_config_source + " " + std::string(to_string(unit::run_one(s, "config.source").status));
+  });
+  ASSERT_TRUE(run.finished) << run.how;
+  EXPECT_EQ(run.output, "/lib/modules/6.9.1-arch1-1/config error");
 }
 
 }  // namespace

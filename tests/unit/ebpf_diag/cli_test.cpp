@@ -18,9 +18,11 @@
 #include <vector>
 
 #include "libcheck/checks.h"
+#include "libcheck/common/text.h"
 #include "support/unit.h"
 #include "tools/ebpf_diag/app.h"
 #include "tools/ebpf_diag/cli.h"
+#include "unit/check/hostile.h"
 
 namespace bpfready {
 namespace {
@@ -425,6 +427,88 @@ TEST(EbpfDiagUserRow, BlockedVerdictsFailAtExec) {
     EXPECT_EQ(v.reason, row.reason);
     EXPECT_EQ(v.remedy, row.remedy);
   }
+}
+
+TEST(EbpfDiagUserRow, RemedyQuotesAHostileBinaryPath) {
+  if (::geteuid() == 4242) GTEST_SKIP() << "alice's uid is this process's";
+  const unit::ScratchTree scratch;
+  scratch.write("/x;id>&2;#/ebpf_diag", "#!/bin/sh\n");
+  const auto tool = scratch.at("/x;id>&2;#/ebpf_diag").string();
+  std::filesystem::permissions(tool, std::filesystem::perms::owner_all);
+  const auto row = user_subject_row(alice(), tool, unit::load_host("debian12-vm-6.18"));
+  ASSERT_EQ(row.status, Status::fail);
+  EXPECT_EQ(row.remedy, "sudo tracefs-setup apply --user alice --binary '" + tool + "'");
+  auto eve = alice();
+  eve.name = "eve$(reboot)";
+  EXPECT_EQ(user_subject_row(eve, tool, unit::load_host("debian12-vm-6.18")).remedy,
+            "sudo tracefs-setup apply --user 'eve$(reboot)' --binary '" + tool + "'");
+}
+
+// A --root tree where every file the snapshot reads is hostile in its own way.
+void make_hostile_host(const unit::ScratchTree& tree) {
+  tree.copy_host("debian12-vm-6.18");
+  tree.write("/proc/sys/kernel/osrelease", hostile::garbage() + "\n");
+  tree.write("/proc/sys/kernel/hostname", "vm\x1b]0;owned\x07\xff\n");
+  tree.write("/proc/config.gz", hostile::gzip_bomb(std::size_t{64} << 20));
+  hostile::make_fifo(tree, "/sys/kernel/security/lockdown");
+  hostile::make_fifo(tree, "/etc/sysctl.d/99-fifo.conf");
+  hostile::make_link(tree, "/proc/sys/kernel/kptr_restrict", "/dev/zero");
+  const auto meta = unit::read_file(tree.at("/.bpfready-meta"));
+  tree.write("/.bpfready-meta", meta + "/sys/kernel/tracing 7777777777777777777777777 0 0\n");
+}
+
+TEST_F(EbpfDiagCli, HostileTreeGivesAReportNotACrashOrAHang) {
+  const unit::ScratchTree tree;
+  make_hostile_host(tree);
+  for (const char* format : {"--json", "--prometheus", "--verbose"}) {
+    SCOPED_TRACE(format);
+    const auto run = hostile::run_bounded([&] {
+      const auto diag = run_diag({"--root", tree.path().string(), format});
+      return std::to_string(diag.exit_code) + "\n" + diag.err + "\n" + diag.out;
+    });
+    ASSERT_TRUE(run.finished) << run.how << "\n" << run.output;
+    ASSERT_TRUE(run.output.starts_with("0\n\n") || run.output.starts_with("1\n\n")) << run.output;
+    const std::string out = run.output.substr(3);
+    EXPECT_EQ(valid_utf8(out), out);
+    if (std::string_view(format) == "--json") {
+      const auto doc = nlohmann::json::parse(out);
+      EXPECT_EQ(doc.at("hostname"), valid_utf8("vm\x1b]0;owned\x07\xff"));
+      EXPECT_EQ(doc.at("kernel_release"), valid_utf8(hostile::garbage()));
+      for (const char* id : {"config.source", "lockdown.mode", "sysctl.persisted", "sysctl.kptr_restrict"}) {
+        EXPECT_EQ(by_id(doc.at("checks"), id).at("status"), "error") << by_id(doc.at("checks"), id).dump();
+      }
+    }
+    if (std::string_view(format) == "--verbose") {
+      EXPECT_FALSE(contains(out, "\x1b")) << out;
+      EXPECT_FALSE(contains(out, "\x07")) << out;
+      EXPECT_TRUE(contains(out, "on vm\\e]0;owned\\x07\xEF\xBF\xBD, kernel")) << out;
+    }
+  }
+  // main itself: no "internal error", a JSON document.
+  const auto binary = exec_diag({"--root", tree.path().string(), "--json"});
+  EXPECT_NE(binary.exit_code, 2) << binary.err;
+  EXPECT_TRUE(nlohmann::json::accept(binary.out)) << binary.out;
+}
+
+TEST(EbpfDiagParse, EmptyUserAndHostileCheckIdsAreOneLineUsageErrors) {
+  for (const auto& args : {std::vector<std::string>{"ebpf_diag", "--user", ""},
+                           std::vector<std::string>{"ebpf_diag", "--user="}}) {
+    auto parsed = parse_diag_args(args);
+    const auto* done = std::get_if<DiagExit>(&parsed);
+    ASSERT_NE(done, nullptr) << args.back();
+    EXPECT_EQ(done->code, 2);
+    EXPECT_TRUE(contains(done->err, "--user")) << done->err;
+  }
+  auto empty = parse_diag_args(std::vector<std::string>{"ebpf_diag", "--user", ""});
+  ASSERT_TRUE(std::holds_alternative<DiagExit>(empty));
+  EXPECT_TRUE(contains(std::get<DiagExit>(empty).err, "--user needs a user name")) << std::get<DiagExit>(empty).err;
+  auto parsed = parse_diag_args(std::vector<std::string>{"ebpf_diag", "--check", "x\x1b]0;owned\x07"});
+  const auto* done = std::get_if<DiagExit>(&parsed);
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->code, 2);
+  EXPECT_EQ(done->err.find('\x1b'), std::string::npos) << done->err;
+  EXPECT_TRUE(contains(done->err, "x\\e]0;owned\\x07")) << done->err;
+  EXPECT_EQ(std::count(done->err.begin(), done->err.end(), '\n'), 1);
 }
 
 }  // namespace

@@ -74,6 +74,104 @@ TEST(SyscountCli, TargetsAreExclusiveAndRequired) {
   EXPECT_EQ(fails({"--no-such-option", "-a"}).code, 2);
 }
 
+// Every duration is a finite number of seconds in [0.001, 2678400] (31 days):
+// NaN, infinities, huge and tiny values once hung syscount or ended it at once.
+TEST(SyscountCli, DurationsAreFiniteAndInRange) {
+  for (const char* option : {"-d", "-i"}) {
+    for (const char* word : {"nan", "NaN", "-nan", "inf", "-inf", "infinity", "1e10", "1e308",
+                             "-1", "0", "0.0", "0.0009", "1e-300", "2678400.5", "0x10", "", "1s",
+                             " 1"}) {
+      auto bad = fails({option, word, "-a"});
+      EXPECT_EQ(bad.code, 2) << option << " '" << word << "'";
+      EXPECT_NE(bad.text.find("0.001"), std::string::npos) << bad.text;
+      EXPECT_NE(bad.text.find("2678400"), std::string::npos) << bad.text;
+      EXPECT_EQ(bad.text.find('\n'), std::string::npos) << bad.text;
+    }
+  }
+  EXPECT_EQ(ok({"-d", "0.001", "-a"}).duration, 0.001);
+  EXPECT_EQ(ok({"-d", "2678400", "-a"}).duration, 2678400.0);
+  EXPECT_EQ(ok({"-i", "1e-3", "-a"}).interval, 0.001);
+  EXPECT_EQ(ok({"--interval=2", "-a"}).interval, 2.0);
+}
+
+// Counts are plain decimal integers in their documented ranges.
+TEST(SyscountCli, CountsAreIntegersInRange) {
+  for (const char* word : {"-1", "99999999999999999999999", "1025", "1.5", "x", "", "+3", "0x10"}) {
+    auto bad = fails({"-T", word, "-a"});
+    EXPECT_EQ(bad.code, 2) << "-T '" << word << "'";
+    EXPECT_NE(bad.text.find("0 to 1024"), std::string::npos) << bad.text;
+  }
+  EXPECT_EQ(ok({"-T", "0", "-a"}).report.top, 0u);
+  EXPECT_EQ(ok({"--top", "1024", "-a"}).report.top, 1024u);
+  for (const char* word : {"0", "-1", "16777217", "1e3", "99999999999999999999", "", "nan"}) {
+    auto bad = fails({"--map-entries", word, "-a"});
+    EXPECT_EQ(bad.code, 2) << "--map-entries '" << word << "'";
+    EXPECT_NE(bad.text.find("1 to 16777216"), std::string::npos) << bad.text;
+  }
+  EXPECT_EQ(ok({"--map-entries", "1", "-a"}).map_entries, 1u);
+  EXPECT_EQ(ok({"--map-entries", "16777216", "-a"}).map_entries, 16777216u);
+  EXPECT_EQ(ok({"-a"}).map_entries, 16384u);
+}
+
+TEST(SyscountCli, OutputNeedsAFileName) {
+  auto bad = fails({"-o", "", "-a"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.text.find("-o"), std::string::npos) << bad.text;
+  EXPECT_EQ(fails({"--output=", "-a"}).code, 2);
+  EXPECT_EQ(ok({"-o", "-", "-a"}).output, "-") << "a file named '-' is a name like any other";
+}
+
+// syscall_N names a number the kernel counters can hold by name: below 1023.
+TEST(SyscountCli, SyscallNumbersBeyondTheCountersAreRejected) {
+  for (const char* word : {"syscall_99999999999", "syscall_1023", "syscall_-1", "syscall_",
+                           "syscall_99999999999999999999999"}) {
+    auto bad = fails({"--syscall", word, "-a"});
+    EXPECT_EQ(bad.code, 2) << word;
+    EXPECT_NE(bad.text.find("unknown syscall"), std::string::npos) << bad.text;
+  }
+  EXPECT_EQ(ok({"--syscall", "syscall_1022", "-a"}).report.only_syscalls, (std::set<long>{1022}));
+}
+
+// -p takes at most 512 distinct processes, each watched through a pidfd.
+TEST(SyscountCli, PidCountIsLimited) {
+  std::string many;
+  for (int pid = 1; pid <= 513; ++pid) many += (pid > 1 ? "," : "") + std::to_string(pid);
+  auto bad = fails({"-p", many});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.text.find("at most 512"), std::string::npos) << bad.text;
+  EXPECT_EQ(bad.text.find('\n'), std::string::npos);
+  many = many.substr(0, many.rfind(','));
+  EXPECT_EQ(ok({"-p", many}).pids.size(), 512u);
+  std::string repeated = "7";
+  for (int i = 0; i < 600; ++i) repeated += ",7";
+  EXPECT_EQ(ok({"-p", repeated, "-p", "8,7"}).pids, (std::vector<pid_t>{7, 8}))
+      << "duplicates name one process";
+}
+
+// Words from the command line reach the terminal escaped.
+TEST(SyscountCli, ErrorsEscapeControlCharacters) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--syscall", "x\x1b]0;owned\x07", "-a"}, {"-p", "1\x1b[2J"}, {"--bogus\x1b[2J", "-a"},
+      {"--category", "\x9b" "31m", "-a"},         {"-d", "\x1b[31m", "-a"},
+      {"-a", "x\x1b[2J"}};
+  for (const auto& args : cases) {
+    auto bad = fails(args);
+    EXPECT_EQ(bad.code, 2);
+    EXPECT_EQ(bad.text.find('\x1b'), std::string::npos) << bad.text;
+    EXPECT_EQ(bad.text.find('\x07'), std::string::npos) << bad.text;
+    EXPECT_EQ(bad.text.find('\x9b'), std::string::npos) << bad.text;
+    EXPECT_EQ(bad.text.find('\n'), std::string::npos) << bad.text;
+  }
+}
+
+TEST(SyscountCli, HelpDocumentsRangesAndExitStatuses) {
+  auto help = fails({"--help"}).text;
+  for (const char* needle : {"0.001", "2678400", "0 to 1024", "1 to 16777216", "at most 512",
+                             "report could not be written"}) {
+    EXPECT_NE(help.find(needle), std::string::npos) << needle << "\n" << help;
+  }
+}
+
 TEST(SyscountCli, ErrorsAreOneLine) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {}, {"-a", "-p", "1"}, {"--bogus"}, {"-d", "x", "-a"}, {"--syscall", "nope", "-a"}}) {

@@ -149,6 +149,53 @@ TEST(SyscountText, TableSortedByCountWithTop) {
   EXPECT_NE(text.find("ERRORS"), std::string::npos);
 }
 
+// Process names and arguments come from the host: a name set with
+// prctl(PR_SET_NAME, "\xff\xfe...") once made the JSON renderer throw.
+SyscountSample hostile_sample() {
+  SyscountSample sample = example();
+  sample.names[100] = "\xff\xfe" "A";
+  sample.names[200] = "\x1b[2Jevil\x9b";
+  return sample;
+}
+
+SyscountReport hostile_report() {
+  SyscountReport report = report_of(hostile_sample());
+  report.command = {"/tmp/\xff\x1b]0;owned\x07", "arg\xc3"};
+  return report;
+}
+
+TEST(SyscountJson, HostileTextBecomesValidUtf8) {
+  SyscountReportOptions options;
+  options.by_process = true;
+  options.by_thread = true;
+  const auto doc = render_syscount_json(hostile_report(), options);
+  std::string text;
+  ASSERT_NO_THROW(text = doc.dump(2));
+  const auto parsed = nlohmann::json::parse(text);
+  EXPECT_EQ(parsed["command"][0], "/tmp/\xef\xbf\xbd\x1b]0;owned\x07");
+  EXPECT_EQ(parsed["command"][1], "arg\xef\xbf\xbd");
+  const auto& by_process = parsed["ebpf"]["syscalls"]["by_process"];
+  ASSERT_EQ(by_process.size(), 2u);
+  EXPECT_EQ(by_process[0]["name"], "\xef\xbf\xbd\xef\xbf\xbd" "A") << "one U+FFFD per invalid byte";
+  EXPECT_EQ(by_process[1]["name"], "\x1b[2Jevil\xef\xbf\xbd");
+  EXPECT_EQ(parsed["ebpf"]["syscalls"]["by_thread"][0]["name"], "\xef\xbf\xbd\xef\xbf\xbd" "A");
+}
+
+TEST(SyscountText, HostileTextIsEscaped) {
+  SyscountReportOptions options;
+  options.by_process = true;
+  options.by_thread = true;
+  const std::string text = render_syscount_text(hostile_report(), options);
+  for (char control : {'\x1b', '\x07', '\x9b', '\xff', '\xfe'}) {
+    EXPECT_EQ(text.find(control), std::string::npos) << static_cast<int>(control) << "\n" << text;
+  }
+  EXPECT_NE(text.find("/tmp/\xef\xbf\xbd\\e]0;owned\\x07 arg\xef\xbf\xbd exited"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("PID 100 \xef\xbf\xbd\xef\xbf\xbd" "A: 60 syscalls"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("PID 200 \\e[2Jevil\xef\xbf\xbd: 20 syscalls"), std::string::npos) << text;
+}
+
 TEST(SyscountText, DroppedEventsAreNeverSilent) {
   SyscountSample sample = example();
   sample.dropped.breakdown = 12;
