@@ -14,6 +14,7 @@
 
 #include "libcheck/common/creds.h"
 #include "libcheck/common/text.h"
+#include "libcheck/system_root.h"
 
 namespace bpfready {
 
@@ -41,16 +42,6 @@ SysError path_error(int errnum, std::string_view what, const std::string& path, 
 
 SysError errno_error(int errnum, std::string_view what, const std::string& path) {
   return path_error(errnum, what, path, std::strerror(errnum));
-}
-
-std::string kind_of(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISLNK(mode)) return "a symbolic link";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISCHR(mode)) return "a character device";
-  if (S_ISBLK(mode)) return "a block device";
-  if (S_ISSOCK(mode)) return "a socket";
-  return "not a regular file";
 }
 
 Fd duplicate(int fd) { return Fd(::fcntl(fd, F_DUPFD_CLOEXEC, 0)); }
@@ -168,7 +159,7 @@ Expected<std::optional<Fd>> RootFiles::open_regular(const std::string& path) con
     if (absent(errno)) return std::optional<Fd>{};
     return errno_error(errno, "open", path);
   }
-  if (!S_ISREG(st.st_mode)) return path_error(EINVAL, "open", path, "not a regular file (" + kind_of(st.st_mode) + ")");
+  if (!S_ISREG(st.st_mode)) return path_error(EINVAL, "open", path, "not a regular file (" + std::string(file_kind(st.st_mode)) + ")");
   // Opened for real only now that it is known to be a regular file: a FIFO
   // or a device is never opened. /proc/self/fd reopens this very inode.
   const std::string self = "/proc/self/fd/" + std::to_string(node.get());
