@@ -143,6 +143,15 @@ Prediction predict(const Snapshot& snap, const Subject& subject, ProbeFlavour fl
                    "boot a kernel of version 5.8 or newer");
   }
 
+  // libbpf needs the kernel's BTF before it makes any bpf() call for a typed
+  // program, so its absence is the first failure whatever the capabilities.
+  if (flavour == ProbeFlavour::tp_btf && !snap.btf_vmlinux) {
+    return fail_at(p, ProbeStage::load, ESRCH,
+                   "the kernel has no BTF (/sys/kernel/btf/vmlinux), which typed tp_btf programs need",
+                   "syscount uses its raw_tp fallback here; other typed tools need a kernel built with "
+                   "CONFIG_DEBUG_INFO_BTF=y");
+  }
+
   // Loading a tracing program: CAP_BPF and CAP_PERFMON since 5.8, CAP_SYS_ADMIN before.
   if (kernel_at_least(snap, floors::kCapBpf)) {
     const bool bpf = has_cap(caps, kCapBpf) || sys_admin;
@@ -160,9 +169,18 @@ Prediction predict(const Snapshot& snap, const Subject& subject, ProbeFlavour fl
                    setcap_remedy(binary_for_remedy, "cap_sys_admin"));
   }
 
-  if (flavour == ProbeFlavour::raw_tp) {
+  // The verifier checks the helper after the capabilities.
+  if (flavour == ProbeFlavour::tp_btf && !kernel_at_least(snap, floors::kTaskBtfHelper)) {
+    return fail_at(p, ProbeStage::load, EINVAL,
+                   "kernel " + snap.kernel->str() + " predates bpf_get_current_task_btf() (5.11), which typed "
+                   "programs such as syscount's use",
+                   "syscount uses its raw_tp fallback here; other typed tools need kernel 5.11 or newer");
+  }
+  if (flavour != ProbeFlavour::perf_tp) {
     p.ok = true;
-    p.reason = "raw tracepoints need only CAP_BPF and CAP_PERFMON, which are present";
+    p.reason = flavour == ProbeFlavour::raw_tp
+                   ? "raw tracepoints need only CAP_BPF and CAP_PERFMON, which are present"
+                   : "typed tracepoints need kernel BTF, 5.11+, CAP_BPF and CAP_PERFMON, which are present";
     return p;
   }
 
@@ -198,11 +216,24 @@ Prediction predict(const Snapshot& snap, const Subject& subject, ProbeFlavour fl
   return p;
 }
 
+ProbeFlavour syscount_flavour(const Snapshot& snap) {
+  return snap.btf_vmlinux && kernel_at_least(snap, floors::kTaskBtfHelper) ? ProbeFlavour::tp_btf
+                                                                          : ProbeFlavour::raw_tp;
+}
+
+Prediction predict_syscount(const Snapshot& snap, const Subject& subject, const std::string& binary_for_remedy,
+                            std::optional<ProbeFlavour> forced) {
+  return predict(snap, subject, forced.value_or(syscount_flavour(snap)), binary_for_remedy);
+}
+
 std::string explain_probe_failure(const ProbeOutcome& outcome, const Snapshot& snapshot) {
   const std::string err = outcome.errnum != 0 ? std::string(" (") + std::strerror(outcome.errnum) + ")" : "";
   switch (outcome.stage) {
     case ProbeStage::open: return "the probe object could not be opened" + err;
     case ProbeStage::load:
+      if (outcome.flavour == ProbeFlavour::tp_btf && !snapshot.btf_vmlinux) {
+        return "the kernel has no BTF, which typed programs need" + err;
+      }
       if (outcome.errnum == EPERM) return "the kernel refused to load the program: CAP_BPF and CAP_PERFMON are needed" + err;
       if (outcome.errnum == ENOSYS) return "the kernel has no bpf() system call" + err;
       return "the verifier or kernel rejected the program" + err;

@@ -44,6 +44,17 @@ struct Prediction {
 Prediction predict(const Snapshot& snapshot, const Subject& subject, ProbeFlavour flavour,
                    const std::string& binary_for_remedy);
 
+// The program variant syscount loads on this host: its typed (tp_btf)
+// programs where the kernel has BTF and bpf_get_current_task_btf() (5.11+),
+// else its untyped raw_tp fallback. ebpf_diag's syscount verdict and
+// syscount's own pre-flight both decide through this, so they cannot differ.
+ProbeFlavour syscount_flavour(const Snapshot& snapshot);
+
+// syscount's readiness for SUBJECT: predict() for FORCED, or for
+// syscount_flavour(snapshot).
+Prediction predict_syscount(const Snapshot& snapshot, const Subject& subject, const std::string& binary_for_remedy,
+                            std::optional<ProbeFlavour> forced = std::nullopt);
+
 // Whether SUBJECT can reach and read the tracefs event id of
 // raw_syscalls/sys_enter, judged from the modes along its path alone.
 // nullopt when it can; otherwise the failing prediction (stage tracefs_id).

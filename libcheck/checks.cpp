@@ -471,8 +471,9 @@ CheckResult check_lockdown(const Snapshot& s) {
   }
   if (*s.lockdown == LockdownMode::confidentiality) {
     r = result(Status::warn,
-               "lockdown=confidentiality: BPF helpers that read kernel memory are refused, so programs that use "
-               "them (syscount's child tracking) fail to load; the basic probes are unaffected");
+               "lockdown=confidentiality: BPF helpers that read kernel memory (bpf_probe_read_kernel) are refused, "
+               "so tools that use them (most bcc tools, bpftrace reading kernel structs) fail to load; syscount "
+               "and the probes do not use them");
   } else {
     r = result(Status::pass, "lockdown=" + std::string(to_string(*s.lockdown)) + " does not restrict tracing programs");
   }
@@ -483,7 +484,7 @@ CheckResult check_lockdown(const Snapshot& s) {
 // ---- end-to-end probes ------------------------------------------------------
 
 CheckResult check_probe(const Snapshot& s, ProbeFlavour flavour) {
-  const auto& outcome = flavour == ProbeFlavour::raw_tp ? s.probe_raw_tp : s.probe_perf_tp;
+  const auto& outcome = s.probe(flavour);
   if (!outcome) {
     return result(Status::skip, s.live ? "probes were not run (--no-probe)" : "probes run only on the live host");
   }
@@ -536,6 +537,9 @@ std::vector<CheckDef> build_table() {
        check_tracefs_event_id},
       {"debugfs.mode", "debugfs permissions", "tracefs", "/proc/self/mountinfo, debugfs mode", check_debugfs},
       {"lockdown.mode", "Kernel lockdown", "kernel", "/sys/kernel/security/lockdown", check_lockdown},
+      {"probe.tp_btf", "Probe: typed raw tracepoint sys_enter", "probe",
+       "bpf(), CAP_BPF, CAP_PERFMON, kernel BTF, bpf_get_current_task_btf()",
+       [](const Snapshot& s) { return check_probe(s, ProbeFlavour::tp_btf); }},
       {"probe.raw_tp", "Probe: raw tracepoint sys_enter", "probe", "bpf(), CAP_BPF, CAP_PERFMON",
        [](const Snapshot& s) { return check_probe(s, ProbeFlavour::raw_tp); }},
       {"probe.perf_tp", "Probe: tracepoint raw_syscalls/sys_enter", "probe",

@@ -11,6 +11,9 @@ namespace bpfready::floors {
 inline constexpr KernelVersion kRawTracepoint{4, 17, 0};
 // CAP_BPF and CAP_PERFMON; before this, loading tracing programs needs CAP_SYS_ADMIN.
 inline constexpr KernelVersion kCapBpf{5, 8, 0};
+// bpf_get_current_task_btf(), which typed (tp_btf) programs such as
+// syscount's use; typed tracepoints themselves are older (5.5).
+inline constexpr KernelVersion kTaskBtfHelper{5, 11, 0};
 // BPF memory is charged to the memory cgroup instead of RLIMIT_MEMLOCK.
 inline constexpr KernelVersion kMemcgCharge{5, 11, 0};
 

@@ -18,11 +18,24 @@
 #include "libcheck/common/libbpf_log.h"
 #include "libcheck/parse.h"
 #include "probe.skel.h"
+#include "probe_typed.skel.h"
 
 namespace bpfready {
 
 std::string_view to_string(ProbeFlavour flavour) {
-  return flavour == ProbeFlavour::raw_tp ? "raw_tp" : "perf_tp";
+  switch (flavour) {
+    case ProbeFlavour::tp_btf: return "tp_btf";
+    case ProbeFlavour::raw_tp: return "raw_tp";
+    case ProbeFlavour::perf_tp: return "perf_tp";
+  }
+  return "unknown";
+}
+
+std::optional<ProbeFlavour> probe_flavour_from_string(std::string_view text) {
+  for (const auto flavour : kAllProbeFlavours) {
+    if (to_string(flavour) == text) return flavour;
+  }
+  return std::nullopt;
 }
 
 std::string_view to_string(ProbeStage stage) {
@@ -43,6 +56,7 @@ namespace {
 
 struct SkeletonDestroy {
   void operator()(probe_bpf* skel) const { probe_bpf::destroy(skel); }
+  void operator()(probe_typed_bpf* skel) const { probe_typed_bpf::destroy(skel); }
 };
 struct LinkDestroy {
   void operator()(bpf_link* link) const { bpf_link__destroy(link); }
@@ -123,14 +137,13 @@ Step<Link> attach_perf_tp(probe_bpf& skel, const std::string& tracefs_dir) {
   return link;
 }
 
-// Makes the calls and compares the program's count with them.
-ProbeOutcome trigger_and_read(probe_bpf& skel, ProbeOutcome outcome, unsigned calls) {
+// Makes the calls and compares the program's count, in SLOT of HITS, with them.
+ProbeOutcome trigger_and_read(const bpf_map* hits, __u32 slot, ProbeOutcome outcome, unsigned calls) {
   outcome.expected = calls;
   for (unsigned i = 0; i < calls; ++i) ::syscall(SYS_getppid);
 
-  const __u32 slot = outcome.flavour == ProbeFlavour::raw_tp ? PROBE_SLOT_RAW_TP : PROBE_SLOT_PERF_TP;
   __u64 value = 0;
-  if (bpf_map__lookup_elem(skel.maps.hits, &slot, sizeof slot, &value, sizeof value, 0) != 0) {
+  if (bpf_map__lookup_elem(hits, &slot, sizeof slot, &value, sizeof value, 0) != 0) {
     const int err = errno;
     return failed(std::move(outcome), ProbeStage::readback, err,
                   std::string("reading the counter back failed: ") + std::strerror(err));
@@ -148,23 +161,49 @@ ProbeOutcome trigger_and_read(probe_bpf& skel, ProbeOutcome outcome, unsigned ca
   return outcome;
 }
 
+// The typed flavour: its own object (see bpf/probe_typed.bpf.c), attached
+// the way libbpf attaches tp_btf programs.
+ProbeOutcome run_typed_probe(ProbeOutcome outcome, const ProbeOptions& options) {
+  std::unique_ptr<probe_typed_bpf, SkeletonDestroy> skel(probe_typed_bpf::open());
+  if (!skel) return failed(std::move(outcome), ProbeStage::open, errno, "cannot open the typed probe object");
+  skel->rodata->target_tid = static_cast<__u32>(::gettid());
+  skel->rodata->target_syscall = SYS_getppid;
+
+  if (probe_typed_bpf::load(skel.get()) != 0) {
+    const int err = errno;
+    return failed(std::move(outcome), ProbeStage::load, err,
+                  std::string("loading the typed tracepoint program failed: ") + std::strerror(err));
+  }
+  const Link link(bpf_program__attach(skel->progs.probe_tp_btf));
+  if (!link) {
+    const int err = errno;
+    return failed(std::move(outcome), ProbeStage::attach, err,
+                  std::string("attaching to typed tracepoint sys_enter failed: ") + std::strerror(err));
+  }
+  return trigger_and_read(skel->maps.hits, 0, std::move(outcome), options.trigger_calls);
+}
+
 }  // namespace
 
-std::pair<ProbeOutcome, ProbeOutcome> run_both_probes(const ProbeOptions& options) {
+std::vector<ProbeOutcome> run_all_probes(const ProbeOptions& options) {
   // Each probe spends most of its time waiting for the kernel (perf event
-  // setup, an RCU grace period when the tracepoint is released), so the two
-  // run side by side.
-  ProbeOutcome perf;
-  std::thread perf_thread([&] { perf = run_probe(ProbeFlavour::perf_tp, options); });
-  ProbeOutcome raw = run_probe(ProbeFlavour::raw_tp, options);
-  perf_thread.join();
-  return {std::move(raw), std::move(perf)};
+  // setup, an RCU grace period when the tracepoint is released), so they
+  // run side by side, each in its own thread.
+  std::vector<ProbeOutcome> outcomes(std::size(kAllProbeFlavours));
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < outcomes.size(); ++i) {
+    threads.emplace_back([&outcomes, &options, i] { outcomes[i] = run_probe(kAllProbeFlavours[i], options); });
+  }
+  outcomes[0] = run_probe(kAllProbeFlavours[0], options);
+  for (auto& thread : threads) thread.join();
+  return outcomes;
 }
 
 ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options) {
   ProbeOutcome outcome;
   outcome.flavour = flavour;
   const LibbpfLogCapture capture(outcome.libbpf_log);
+  if (flavour == ProbeFlavour::tp_btf) return run_typed_probe(std::move(outcome), options);
 
   std::unique_ptr<probe_bpf, SkeletonDestroy> skel(probe_bpf::open());
   if (!skel) return failed(std::move(outcome), ProbeStage::open, errno, "cannot open the probe object");
@@ -186,7 +225,8 @@ ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options) {
   if (auto* failure = std::get_if<StepFailure>(&link)) {
     return failed(std::move(outcome), failure->stage, failure->errnum, std::move(failure->detail));
   }
-  return trigger_and_read(*skel, std::move(outcome), options.trigger_calls);
+  const __u32 slot = raw ? PROBE_SLOT_RAW_TP : PROBE_SLOT_PERF_TP;
+  return trigger_and_read(skel->maps.hits, slot, std::move(outcome), options.trigger_calls);
 }
 
 }  // namespace bpfready

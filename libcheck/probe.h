@@ -5,15 +5,24 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
+#include <optional>
+#include <vector>
 
 namespace bpfready {
 
+// The three ways a tracing program reaches syscall entry, each proven by its
+// own probe because each has its own requirements.
 enum class ProbeFlavour {
-  raw_tp,   // raw_tp/sys_enter: CAP_BPF + CAP_PERFMON, no tracefs
+  tp_btf,   // typed raw tracepoint tp_btf/sys_enter with bpf_get_current_task_btf()
+            // and CO-RE field reads: also kernel BTF and 5.11+ (syscount's programs)
+  raw_tp,   // untyped raw_tp/sys_enter: CAP_BPF + CAP_PERFMON, no tracefs, no BTF
   perf_tp,  // tp/raw_syscalls/sys_enter: also the tracefs event id and perf_event_open
 };
-std::string_view to_string(ProbeFlavour flavour);  // "raw_tp", "perf_tp"
+inline constexpr ProbeFlavour kAllProbeFlavours[] = {ProbeFlavour::tp_btf, ProbeFlavour::raw_tp,
+                                                     ProbeFlavour::perf_tp};
+std::string_view to_string(ProbeFlavour flavour);  // "tp_btf", "raw_tp", "perf_tp"
+// "tp_btf" -> tp_btf; nullopt for any other text.
+std::optional<ProbeFlavour> probe_flavour_from_string(std::string_view text);
 
 // exec: predicted only, when a user may not execute the binary at all.
 enum class ProbeStage { open, load, tracefs_id, perf_event_open, attach, trigger, readback, exec };
@@ -39,8 +48,8 @@ struct ProbeOptions {
 // Every program, link and perf event it creates is closed before it returns.
 ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options);
 
-// Both flavours, concurrently (each counts only its own thread's calls).
-// Returns {raw_tp, perf_tp}.
-std::pair<ProbeOutcome, ProbeOutcome> run_both_probes(const ProbeOptions& options);
+// Every flavour, concurrently (each counts only its own thread's calls), in
+// the order of kAllProbeFlavours.
+std::vector<ProbeOutcome> run_all_probes(const ProbeOptions& options);
 
 }  // namespace bpfready

@@ -122,6 +122,11 @@ std::string render_text(const Report& report, bool colour, bool verbose) {
                                          : style.paint("NOT READY", "31;1");
     out << "  " << terminal_text(v.title) << " for " << terminal_text(v.subject) << ": " << state << "\n";
     out << "      " << terminal_text(v.reason) << "\n";
+    if (v.id != kSyscountVerdict && !v.tools.empty()) {
+      std::string tools;
+      for (const auto& tool : v.tools) tools += (tools.empty() ? "" : ", ") + tool;
+      out << "      used by: " << terminal_text(tools) << "\n";
+    }
     if (v.proof && !v.mismatch) {
       out << "      prediction: " << (v.prediction.ok ? "works" : "fails at " + std::string(to_string(v.prediction.stage)))
           << ", probe: " << (v.proof->ok ? "works" : "fails at " + std::string(to_string(v.proof->stage))) << "\n";
@@ -166,8 +171,12 @@ nlohmann::json check_json(const CheckResult& c) {
 }
 
 nlohmann::json verdict_json(const Verdict& v) {
+  nlohmann::json tools = nlohmann::json::array();
+  for (const auto& tool : v.tools) tools.push_back(text(tool));
   return {{"id", text(v.id)},
           {"title", text(v.title)},
+          {"tools", tools},
+          {"flavour", to_string(v.flavour)},
           {"subject", text(v.subject)},
           {"ready", v.ready},
           {"mismatch", v.mismatch},

@@ -11,7 +11,7 @@
 
 namespace bpfready {
 
-inline constexpr int kReportSchemaVersion = 1;
+inline constexpr int kReportSchemaVersion = 2;
 
 struct Report {
   std::string tool_version;

@@ -150,6 +150,19 @@ std::optional<bool> Snapshot::config_enabled(const std::string& option) const {
 
 std::string Snapshot::tracefs_dir() const { return tracefs ? tracefs->target : std::string(); }
 
+std::optional<ProbeOutcome>& Snapshot::probe(ProbeFlavour flavour) {
+  switch (flavour) {
+    case ProbeFlavour::tp_btf: return probe_tp_btf;
+    case ProbeFlavour::raw_tp: return probe_raw_tp;
+    case ProbeFlavour::perf_tp: break;
+  }
+  return probe_perf_tp;
+}
+
+const std::optional<ProbeOutcome>& Snapshot::probe(ProbeFlavour flavour) const {
+  return const_cast<Snapshot*>(this)->probe(flavour);  // NOLINT(cppcoreguidelines-pro-type-const-cast): same lookup
+}
+
 std::optional<FileCaps> Snapshot::binary_file_caps() const { return binary_caps ? *binary_caps : std::nullopt; }
 
 const std::string* Snapshot::read_error(std::string_view path) const {
@@ -191,9 +204,7 @@ Snapshot collect_snapshot(const SystemRoot& root, const CollectOptions& options)
 
   if (snap.live && options.run_probes) {
     ProbeOptions probe_options{snap.tracefs_dir(), options.probe_calls};
-    auto [raw, perf] = run_both_probes(probe_options);
-    snap.probe_raw_tp = std::move(raw);
-    snap.probe_perf_tp = std::move(perf);
+    for (auto& outcome : run_all_probes(probe_options)) snap.probe(outcome.flavour) = std::move(outcome);
   }
   return snap;
 }

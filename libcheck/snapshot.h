@@ -66,6 +66,7 @@ struct Snapshot {
   std::optional<LockdownMode> lockdown;  // nullopt: securityfs not mounted or file absent
   bool securityfs_mounted = false;
 
+  std::optional<ProbeOutcome> probe_tp_btf;
   std::optional<ProbeOutcome> probe_raw_tp;
   std::optional<ProbeOutcome> probe_perf_tp;
 
@@ -82,6 +83,9 @@ struct Snapshot {
   [[nodiscard]] std::string tracefs_dir() const;  // host path, empty if not mounted
   // The binary's file capabilities; nullopt when it has none or they are unknown.
   [[nodiscard]] std::optional<FileCaps> binary_file_caps() const;
+  // The probe of FLAVOUR: one of probe_tp_btf, probe_raw_tp, probe_perf_tp.
+  [[nodiscard]] const std::optional<ProbeOutcome>& probe(ProbeFlavour flavour) const;
+  [[nodiscard]] std::optional<ProbeOutcome>& probe(ProbeFlavour flavour);
   // Why PATH was refused (see read_errors), or nullptr.
   [[nodiscard]] const std::string* read_error(std::string_view path) const;
 };

@@ -88,8 +88,8 @@ int probe_as_child(const Subject& subject, const ProbeOptions& options, int out_
     if (auto became = become(subject); !became) {
       reply = {{"error", became.error().message}};
     } else {
-      const auto [raw, perf] = run_both_probes(options);
-      reply["outcomes"] = {to_json(raw), to_json(perf)};
+      auto& outcomes = reply["outcomes"] = nlohmann::json::array();
+      for (const auto& outcome : run_all_probes(options)) outcomes.push_back(to_json(outcome));
     }
     return write_all(out_fd, reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) ? 0 : 1;
   } catch (...) {

@@ -14,9 +14,11 @@ namespace bpfready {
 
 // Readiness of one class of tools for one subject.
 struct Verdict {
-  std::string id;     // "raw_tp", "perf_tp"
-  std::string title;  // "raw-tracepoint tools (syscount)"
+  std::string id;     // a flavour ("tp_btf", "raw_tp", "perf_tp") or "syscount"
+  std::string title;  // "typed raw tracepoints (tp_btf/)"
+  std::vector<std::string> tools;  // what it stands for: "syscount", "libbpf-tools"
   std::string subject;
+  ProbeFlavour flavour = ProbeFlavour::tp_btf;  // the probe it rests on
   bool ready = false;
   Prediction prediction;
   std::optional<ProbeOutcome> proof;  // the real probe, when it ran
@@ -24,6 +26,13 @@ struct Verdict {
   std::string reason;
   std::string remedy;
 };
+
+// The id of the verdict on syscount itself, which rests on the flavour
+// syscount_flavour() chooses.
+inline constexpr const char* kSyscountVerdict = "syscount";
+
+// Every id derive_verdicts() gives, in its order: the flavours, then syscount.
+const std::vector<std::string>& verdict_ids();
 
 std::vector<Verdict> derive_verdicts(const Snapshot& snapshot, const Subject& subject,
                                      const std::string& binary_for_remedy);

@@ -72,9 +72,7 @@ Expected<Target> resolve_user(const DiagOptions& options, Snapshot& snapshot, bo
   }
   auto outcomes = run_probes_as(target.subject, {.tracefs_dir = snapshot.tracefs_dir(), .trigger_calls = 1000});
   if (!outcomes) return outcomes.error();
-  for (auto& outcome : *outcomes) {
-    (outcome.flavour == ProbeFlavour::raw_tp ? snapshot.probe_raw_tp : snapshot.probe_perf_tp) = outcome;
-  }
+  for (auto& outcome : *outcomes) snapshot.probe(outcome.flavour) = std::move(outcome);
   return target;
 }
 
@@ -112,10 +110,11 @@ void print_report(const DiagOptions& options, const Report& report, const Snapsh
                       (options.color == "auto" && out_is_terminal && std::getenv("NO_COLOR") == nullptr);
   out << render_text(report, colour, options.verbose);
   if (!options.verbose) return;
-  for (const auto* probe : {&snapshot.probe_raw_tp, &snapshot.probe_perf_tp}) {
-    if (*probe && !(*probe)->libbpf_log.empty()) {
-      out << "\nlibbpf log (" << to_string((*probe)->flavour) << "):\n";
-      for (const auto& line : split((*probe)->libbpf_log, "\n")) out << terminal_text(line) << "\n";
+  for (const auto flavour : kAllProbeFlavours) {
+    const auto& probe = snapshot.probe(flavour);
+    if (probe && !probe->libbpf_log.empty()) {
+      out << "\nlibbpf log (" << to_string(flavour) << "):\n";
+      for (const auto& line : split(probe->libbpf_log, "\n")) out << terminal_text(line) << "\n";
     }
   }
 }

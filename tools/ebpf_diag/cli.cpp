@@ -5,6 +5,7 @@
 
 #include "libcheck/checks.h"
 #include "libcheck/common/text.h"
+#include "libcheck/verdicts.h"
 
 namespace bpfready {
 
@@ -42,11 +43,11 @@ void add_options(CLI::App& app, DiagOptions& o) {
       ->type_name("ID");
   app.add_flag("--no-probe", o.no_probe, "Do not load any BPF program; verdicts are predictions only");
   app.add_option("--require", o.required,
-                 "Tool classes that must be ready for exit status 0: raw_tp (syscount and other raw-tracepoint "
-                 "tools), perf_tp (tools attaching through tracefs)")
+                 "Verdicts that must be ready for exit status 0: syscount (the variant syscount loads here), "
+                 "tp_btf (typed raw tracepoints), raw_tp (raw tracepoints), perf_tp (tracefs tracepoints)")
       ->delimiter(',')
-      ->check(CLI::IsMember({"raw_tp", "perf_tp"}))
-      ->default_str("raw_tp");
+      ->check(CLI::IsMember(verdict_ids()))
+      ->default_str(kSyscountVerdict);
   app.add_option("--root", o.root_dir, "Read the host from this directory instead of / (fixture trees; no probes run)")
       ->check(CLI::ExistingDirectory);
   auto* user_opt = app.add_option("--user", o.user,

@@ -16,7 +16,7 @@ struct DiagOptions {
   bool list_checks = false;
   bool no_probe = false;
   std::vector<std::string> check_ids;                // --check: only these checks run
-  std::vector<std::string> required = {"raw_tp"};    // --require: verdicts that decide the exit status
+  std::vector<std::string> required = {"syscount"};    // --require: verdicts that decide the exit status
   std::string root_dir = "/";                        // --root
   std::string color = "auto";                        // auto, always or never
   std::string user;                                  // --user: empty for this process

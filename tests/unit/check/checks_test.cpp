@@ -593,7 +593,10 @@ TEST(SecurityChecks, Lockdown) {
   EXPECT_EQ(evidence(r, "lockdown"), "integrity");
   r = run_one(load_host("lockdown-confidentiality"), "lockdown.mode");
   EXPECT_TRUE(contains(r.reason, "confidentiality"));
-  EXPECT_TRUE(contains(r.reason, "basic probes are unaffected"));
+  // syscount's programs read task fields with plain BTF loads, never
+  // bpf_probe_read_kernel, so the check must not say lockdown stops it.
+  EXPECT_TRUE(contains(r.reason, "syscount and the probes do not use them")) << r.reason;
+  EXPECT_FALSE(contains(r.reason, "syscount's child tracking")) << r.reason;
   EXPECT_EQ(evidence(r, "lockdown"), "confidentiality");
 }
 
@@ -645,15 +648,19 @@ const Verdict& verdict(const std::vector<Verdict>& verdicts, std::string_view id
 TEST(Verdicts, PredictedOnlyWithoutProbes) {
   const auto snap = load_host("ubuntu2204-paranoid4");
   const auto verdicts = derive_verdicts(snap, subject_from_snapshot(snap), "/usr/bin/syscount");
-  ASSERT_EQ(verdicts.size(), 2U);
-  const auto& raw = verdict(verdicts, "raw_tp");
-  EXPECT_TRUE(raw.ready);
-  EXPECT_FALSE(raw.mismatch);
-  EXPECT_FALSE(raw.proof.has_value());
-  EXPECT_TRUE(raw.reason.starts_with("predicted: ")) << raw.reason;
-  EXPECT_TRUE(raw.remedy.empty());
-  EXPECT_EQ(raw.subject, "this process");
-  EXPECT_TRUE(contains(raw.title, "syscount"));
+  ASSERT_EQ(verdicts.size(), 4U);
+  for (const char* id : {"tp_btf", "raw_tp", kSyscountVerdict}) {
+    const auto& v = verdict(verdicts, id);
+    EXPECT_TRUE(v.ready) << id;
+    EXPECT_FALSE(v.mismatch) << id;
+    EXPECT_FALSE(v.proof.has_value()) << id;
+    EXPECT_TRUE(v.reason.starts_with("predicted: ")) << v.reason;
+    EXPECT_TRUE(v.remedy.empty()) << id;
+    EXPECT_EQ(v.subject, "this process");
+  }
+  EXPECT_EQ(verdict(verdicts, "tp_btf").tools.front(), "syscount");
+  EXPECT_EQ(verdict(verdicts, kSyscountVerdict).title, "syscount (its typed tp_btf programs)");
+  EXPECT_EQ(verdict(verdicts, kSyscountVerdict).flavour, ProbeFlavour::tp_btf);
   const auto& perf = verdict(verdicts, "perf_tp");
   EXPECT_FALSE(perf.ready);
   EXPECT_EQ(perf.prediction.stage, ProbeStage::tracefs_id);

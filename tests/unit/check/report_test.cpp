@@ -54,9 +54,16 @@ Report report_with_proof() {
 
 // ---- JSON -----------------------------------------------------------------------------------
 
+const nlohmann::json& verdict_by_id(const nlohmann::json& doc, std::string_view id) {
+  for (const auto& v : doc.at("verdicts")) {
+    if (v.at("id") == id) return v;
+  }
+  throw std::runtime_error("no verdict " + std::string(id));
+}
+
 void expect_json_shape(const nlohmann::json& doc, const Report& report) {
   EXPECT_EQ(doc.at("schema_version"), kReportSchemaVersion);
-  EXPECT_EQ(doc.at("schema_version"), 1);
+  EXPECT_EQ(doc.at("schema_version"), 2);
   EXPECT_EQ(doc.at("tool"), "ebpf_diag");
   EXPECT_EQ(doc.at("version"), report.tool_version);
   EXPECT_EQ(doc.at("hostname"), report.hostname);
@@ -91,7 +98,8 @@ void expect_json_shape(const nlohmann::json& doc, const Report& report) {
 
   ASSERT_EQ(doc.at("verdicts").size(), report.verdicts.size());
   for (const auto& v : doc.at("verdicts")) {
-    for (const char* key : {"id", "title", "subject", "reason"}) EXPECT_TRUE(v.at(key).is_string()) << key;
+    for (const char* key : {"id", "title", "subject", "reason", "flavour"}) EXPECT_TRUE(v.at(key).is_string()) << key;
+    EXPECT_FALSE(v.at("tools").empty()) << v.dump();
     EXPECT_TRUE(v.at("ready").is_boolean());
     EXPECT_TRUE(v.at("mismatch").is_boolean());
     EXPECT_TRUE(v.at("remedy").is_null() || v.at("remedy").is_string());
@@ -125,7 +133,7 @@ TEST(RenderJson, EveryFixtureHasTheDocumentedShape) {
 TEST(RenderJson, PredictionAndProofDetails) {
   const auto report = report_for("ubuntu2204-paranoid4");
   const auto doc = render_json(report);
-  const auto& perf = doc.at("verdicts")[1];
+  const auto& perf = verdict_by_id(doc, "perf_tp");
   EXPECT_EQ(perf.at("id"), "perf_tp");
   EXPECT_FALSE(perf.at("ready").get<bool>());
   EXPECT_EQ(perf.at("prediction").at("stage"), "tracefs_id");
@@ -137,7 +145,7 @@ TEST(RenderJson, PredictionAndProofDetails) {
   EXPECT_EQ(doc.at("exit_code"), 0);
 
   const auto mismatch = render_json(report_with_proof());
-  const auto& raw = mismatch.at("verdicts")[0];
+  const auto& raw = verdict_by_id(mismatch, "raw_tp");
   EXPECT_TRUE(raw.at("mismatch").get<bool>());
   EXPECT_EQ(raw.at("proof").at("ok"), false);
   EXPECT_EQ(raw.at("proof").at("stage"), "load");
@@ -355,8 +363,8 @@ TEST(RenderJson, HostTextBecomesValidUtf8) {
   EXPECT_EQ(doc.at("kernel_release"), valid_utf8(report.kernel_release));
   EXPECT_EQ(doc.at("checks")[0].at("evidence").at(valid_utf8("path" + hostile::garbage())),
             valid_utf8("value" + hostile::garbage()));
-  EXPECT_EQ(doc.at("verdicts")[0].at("subject"), valid_utf8(report.verdicts[0].subject));
-  EXPECT_EQ(doc.at("verdicts")[0].at("proof").at("detail"), valid_utf8(report.verdicts[0].proof->detail));
+  EXPECT_EQ(verdict_by_id(doc, "raw_tp").at("subject"), valid_utf8(report.verdicts[1].subject));
+  EXPECT_EQ(verdict_by_id(doc, "raw_tp").at("proof").at("detail"), valid_utf8(report.verdicts[1].proof->detail));
   EXPECT_TRUE(unit::contains(doc.at("hostname").get<std::string>(), "\xEF\xBF\xBD"));  // U+FFFD
 }
 
