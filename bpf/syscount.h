@@ -1,4 +1,6 @@
-/* Shared between bpf/syscount.bpf.c and libcheck/syscount_bpf.cpp. */
+/* Shared between syscount's BPF programs (bpf/syscount.bpf.c, its raw_tp
+ * fallback bpf/syscount_raw.bpf.c, and what both include,
+ * bpf/syscount_common.bpf.h) and user space (tools/syscount/tracer.cpp). */
 #ifndef BPFREADY_SYSCOUNT_H
 #define BPFREADY_SYSCOUNT_H
 
@@ -25,7 +27,14 @@ enum syscount_track {
 	 * (dropping privileges, closing descriptors) is syscount's, not the
 	 * command's, so counting starts with the execve itself. */
 	SYSCOUNT_ARMED = 2,
+	/* raw_tp variant only: the group leader has exited; the other threads,
+	 * if any, are still counted (see syscount_raw.bpf.c). */
+	SYSCOUNT_LINGERING = 3,
 };
+
+/* raw_tp variant: children of tracked processes between their fork and
+ * their first return to user space, at most. */
+#define SYSCOUNT_PENDING_ENTRIES 16384
 
 /* Which per-task breakdown to keep, besides the always-kept totals. */
 enum syscount_breakdown {
@@ -56,8 +65,10 @@ struct syscount_comm {
 enum syscount_drop {
 	SYSCOUNT_DROP_BREAKDOWN = 0, /* breakdown map full: call in totals only */
 	SYSCOUNT_DROP_COMM = 1,      /* comm map full: process shown without a name */
-	SYSCOUNT_DROP_LATENCY = 2,   /* no per-thread slot: call not timed */
-	SYSCOUNT_DROP_COUNT = 3,
+	SYSCOUNT_DROP_LATENCY = 2,   /* no per-thread slot: call not timed (raw_tp: nor
+				      * checked for failure) */
+	SYSCOUNT_DROP_FOLLOW = 3,    /* raw_tp: a child that could not be followed */
+	SYSCOUNT_DROP_COUNT = 4,
 };
 
 #endif

@@ -25,6 +25,7 @@
 #include "libcheck/common/text.h"
 #include "libcheck/snapshot.h"
 #include "tools/syscount/child.h"
+#include "tools/syscount/preflight.h"
 #include "tools/syscount/privs.h"
 #include "tools/syscount/report.h"
 #include "tools/syscount/stop.h"
@@ -91,10 +92,15 @@ struct RunState {
   SyscountReport report;        // what every report document shares
   std::optional<Child> child;   // command mode
   Fd child_pidfd;
+  ProbeFlavour flavour = ProbeFlavour::tp_btf;  // the programs' variant, from pre-flight
+  // Kept permitted after the drop, raised only to read the counters, where
+  // the kernel demands it (map_reads_need_capability).
+  std::optional<cap_value_t> read_capability;
   std::unique_ptr<SyscountTracer> tracer;
   Fd output;                    // -o FILE
   int exit_code = 0;
   bool wait_failed = false;        // the end of the run may have been missed
+  std::optional<SysError> read_error;  // the counters could not be read: no report
   std::optional<int> stop_signal;  // the SIGINT or SIGTERM that ended the run
 
   [[nodiscard]] int output_fd() const { return output.valid() ? output.get() : STDOUT_FILENO; }
@@ -102,24 +108,18 @@ struct RunState {
 
 // --- pre-flight: nothing is changed yet -----------------------------------
 
-Expected<void> check_can_trace() {
+// Which programs to load, or why tracing cannot work here (pre-flight.h).
+Expected<void> check_can_trace(RunState& run) {
   CollectOptions collect;
   collect.run_probes = false;
   collect.binary_path = self_exe();
   const Snapshot snapshot = collect_snapshot(SystemRoot("/"), collect);
-  const Prediction prediction =
-      predict(snapshot, subject_from_snapshot(snapshot), ProbeFlavour::raw_tp, collect.binary_path);
-  if (!prediction.ok && prediction.certain) {
-    std::string text = "cannot trace: " + prediction.reason;
-    if (!prediction.remedy.empty()) text += "\n  fix: " + prediction.remedy;
-    return SysError::plain(text);
-  }
-  // Every program is a typed (tp_btf) raw tracepoint.
-  if (!snapshot.btf_vmlinux) {
-    return SysError::plain(
-        "cannot trace: the kernel has no BTF (/sys/kernel/btf/vmlinux), which syscount's typed "
-        "tracepoint programs need\n  fix: boot a kernel built with CONFIG_DEBUG_INFO_BTF=y");
-  }
+  auto flavour = decide_flavour(snapshot, subject_from_snapshot(snapshot), collect.binary_path,
+                                run.options.flavour);
+  if (!flavour) return flavour.error();
+  run.flavour = *flavour;
+  run.report.programs = std::string(to_string(*flavour));
+  if (map_reads_need_capability(snapshot)) run.read_capability = held_bpf_capability();
   return Ok{};
 }
 
@@ -176,7 +176,7 @@ Expected<void> preflight(RunState& run) {
   if (!user) return user.error();
   run.user = std::move(*user);
   if (auto watched = watch_pids(run); !watched) return watched;
-  if (auto can = check_can_trace(); !can) return can;
+  if (auto can = check_can_trace(run); !can) return can;
 
   run.report.mode = run.options.mode();
   run.report.command = run.options.command;
@@ -203,21 +203,32 @@ Expected<void> watch_command(RunState& run) {
   return Ok{};
 }
 
-TracerConfig tracer_config(const SyscountOptions& options) {
+TracerConfig tracer_config(const RunState& run) {
+  const SyscountOptions& options = run.options;
   TracerConfig config;
+  config.flavour = run.flavour;
   config.system_wide = options.mode() == TargetMode::all;
   config.by_process = options.report.by_process;
   config.by_thread = options.report.by_thread;
   config.errors = options.report.errors;
   config.latency = options.report.latency;
   config.map_entries = options.map_entries;
+  // Armed: the command is counted from its exec on, not during syscount's set-up.
+  if (run.child) config.targets.push_back({run.child->pid(), /*armed=*/true});
+  for (pid_t tgid : run.tgids) config.targets.push_back({tgid, /*armed=*/false});
   return config;
 }
 
-// Loads and attaches the programs, then tracks the command and the -p processes.
+// Loads and attaches the programs, with the command and the -p processes tracked.
 Expected<void> attach(RunState& run) {
+  if (run.options.verbose) {
+    error_line("loading the " + std::string(to_string(run.flavour)) + " programs" +
+               (run.flavour == ProbeFlavour::raw_tp
+                    ? " (the fallback for kernels without typed tracepoints)"
+                    : ""));
+  }
   std::string libbpf_log;
-  auto started = SyscountTracer::start(tracer_config(run.options), libbpf_log);
+  auto started = SyscountTracer::start(tracer_config(run), libbpf_log);
   if (run.options.verbose && !libbpf_log.empty()) (void)write_all(STDERR_FILENO, libbpf_log);
   if (!started) {
     std::string message = "cannot start tracing: " + started.error().message;
@@ -225,24 +236,37 @@ Expected<void> attach(RunState& run) {
     return SysError::plain(message);
   }
   run.tracer = std::move(*started);
-  if (run.child) {
-    // Armed: counted from its exec on, not during syscount's set-up.
-    auto tracked = run.tracer->track(run.child->pid(), /*armed=*/true);
-    if (!tracked) return tracked;
-  }
-  for (pid_t tgid : run.tgids) {
-    if (auto tracked = run.tracer->track(tgid, /*armed=*/false); !tracked) return tracked;
+  return Ok{};
+}
+
+// Attached: from here on syscount needs no capability at all, except, on
+// kernels that gate map reads, one kept permitted to read the counters.
+Expected<void> drop_privileges(const RunState& run) {
+  if (auto dropped = become_real_user(run.user, run.read_capability); !dropped) return dropped;
+  const CapabilitySets left = current_capabilities();
+  const std::uint64_t kept =
+      run.read_capability ? std::uint64_t{1} << *run.read_capability : std::uint64_t{0};
+  if (left.effective != 0 || left.permitted != kept || left.inheritable != 0 || left.ambient != 0) {
+    return SysError::plain("internal error: capabilities remain after dropping them");
   }
   return Ok{};
 }
 
-// Attached: from here on syscount needs no capability at all.
-Expected<void> drop_privileges(const RunState& run) {
-  if (auto dropped = become_real_user(run.user); !dropped) return dropped;
-  if (!current_capabilities().empty()) {
-    return SysError::plain("internal error: capabilities remain after dropping them");
+// The counters now. On kernels that gate map reads the kept capability is
+// raised for the reads only; a read that fails is an error, never zeros.
+Expected<SyscountSample> read_counters(const RunState& run) {
+  std::optional<RaisedCapability> raised;
+  if (run.read_capability) {
+    raised.emplace(*run.read_capability);
+    if (!raised->raised()) return raised->raised().error();
   }
-  return Ok{};
+  auto sample = run.tracer->read();
+  if (!sample && sample.error().errnum == EPERM) {
+    return SysError::plain(sample.error().message +
+                           " (kernels before 5.19 refuse map reads without CAP_BPF while "
+                           "kernel.unprivileged_bpf_disabled is set)");
+  }
+  return sample;
 }
 
 // Only without privileges, touch a path the user named. Opened without
@@ -402,7 +426,12 @@ void wait_for_end(RunState& run, ReportWriter& writer, Schedule& schedule) {
     const auto now = Clock::now();
     if (schedule.deadline && now >= *schedule.deadline) return;
     if (now >= schedule.next_tick) {
-      if (!writer.emit(run.report, run.tracer->read(), now, false)) {
+      auto sample = read_counters(run);
+      if (!sample) {
+        run.read_error = sample.error();
+        return;
+      }
+      if (!writer.emit(run.report, *sample, now, false)) {
         if (writer.interrupted()) run.stop_signal = StopSignals::received();
         return;
       }
@@ -441,14 +470,18 @@ std::string write_error(const RunState& run, int error) {
 }
 
 // Reads the counters a last time, detaches, writes the final report. The
-// exit status of the run: 2 when the report could not be written, even
-// with a command.
+// exit status of the run: 2 when the counters could not be read or the
+// report could not be written, even with a command.
 int finish(RunState& run, ReportWriter& writer, Clock::time_point stopped) {
-  const SyscountSample final_sample = run.tracer->read();
+  auto final_sample = run.read_error ? Expected<SyscountSample>(*run.read_error) : read_counters(run);
   run.tracer->stop();
   // Nothing attached any more: a second Ctrl-C may end a blocked write.
   StopSignals::restore();
-  if (!writer.emit(run.report, final_sample, stopped, true)) {
+  if (!final_sample) {
+    error_line("no report: " + final_sample.error().message);
+    return kExitUsage;
+  }
+  if (!writer.emit(run.report, *final_sample, stopped, true)) {
     error_line(write_error(run, writer.error()));
     return kExitUsage;
   }

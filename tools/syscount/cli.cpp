@@ -50,12 +50,13 @@ struct OptionWords {
   std::vector<std::string> pids;
   std::vector<std::string> syscalls;
   std::vector<std::string> categories;
-  std::string duration, interval, top, map_entries;
+  std::string duration, interval, top, map_entries, flavour;
   CLI::Option* duration_option = nullptr;
   CLI::Option* interval_option = nullptr;
   CLI::Option* top_option = nullptr;
   CLI::Option* map_entries_option = nullptr;
   CLI::Option* output_option = nullptr;
+  CLI::Option* flavour_option = nullptr;
 };
 
 // WORD as it may be shown in a message: quoted, with no control character.
@@ -143,7 +144,14 @@ void add_options(CLI::App& app, SyscountOptions& options, OptionWords& words) {
                      "Entries of the per-process/thread breakdown map (1 to 16777216; default "
                      "16384)")
           ->type_name("N");
-  app.add_flag("-v,--verbose", options.verbose, "Also print libbpf's own messages");
+  words.flavour_option =
+      app.add_option("--flavour", words.flavour,
+                     "For troubleshooting and tests: load the typed (tp_btf) or the untyped "
+                     "fallback (raw_tp) programs instead of the ones this kernel calls for "
+                     "(auto, the default)")
+          ->type_name("auto|tp_btf|raw_tp");
+  app.add_flag("-v,--verbose", options.verbose,
+               "Also say which programs are loaded, and print libbpf's own messages");
   app.add_flag("--list", options.list, "Print every known syscall with its category and exit");
 }
 
@@ -199,7 +207,7 @@ Expected<void> apply_filters(const OptionWords& words, SyscountOptions& options)
   return Ok{};
 }
 
-// -d, -i, -T, --map-entries and -o, when given.
+// -d, -i, -T, --map-entries, --flavour and -o, when given.
 Expected<void> apply_numbers(const OptionWords& words, SyscountOptions& options) {
   if (words.duration_option->count() > 0) {
     auto seconds = parse_seconds("-d/--duration", words.duration);
@@ -220,6 +228,14 @@ Expected<void> apply_numbers(const OptionWords& words, SyscountOptions& options)
     auto entries = parse_count("--map-entries", words.map_entries, 1, kMaxMapEntries);
     if (!entries) return entries.error();
     options.map_entries = static_cast<std::uint32_t>(*entries);
+  }
+  if (words.flavour_option->count() > 0 && words.flavour != "auto") {
+    const auto flavour = probe_flavour_from_string(words.flavour);
+    if (!flavour || *flavour == ProbeFlavour::perf_tp) {
+      return SysError::plain("syscount: --flavour takes auto, tp_btf or raw_tp, not " +
+                             quoted(words.flavour));
+    }
+    options.flavour = flavour;
   }
   if (words.output_option->count() > 0 && options.output.empty()) {
     return SysError::plain("syscount: -o/--output needs a file name (without -o the report goes to stdout)");

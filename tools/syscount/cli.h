@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "libcheck/probe.h"
 #include "tools/syscount/report.h"
 
 namespace bpfready {
@@ -35,6 +36,9 @@ struct SyscountOptions {
   bool verbose = false;
   bool list = false;                 // --list: print the syscall table and exit
   std::uint32_t map_entries = 16384; // per-process/thread breakdown entries
+  // --flavour: the variant of the BPF programs (tp_btf or raw_tp); nullopt
+  // (auto): the one the pre-flight picks for this kernel.
+  std::optional<ProbeFlavour> flavour;
   SyscountReportOptions report;
 
   [[nodiscard]] TargetMode mode() const {

@@ -55,14 +55,56 @@ Expected<RealUser> resolve_real_user() {
   return user;
 }
 
-Expected<void> become_real_user(const RealUser& user) {
+namespace {
+
+// Sets CAP's flag FLAG of this process to VALUE.
+Expected<void> set_own_flag(cap_value_t cap, cap_flag_t flag, cap_flag_value_t value) {
+  const CapSet caps(cap_get_proc());
+  if (!caps || cap_set_flag(caps.get(), flag, 1, &cap, value) != 0 ||
+      cap_set_proc(caps.get()) != 0) {
+    return SysError::from_errno(errno, "cannot change capability " + std::to_string(cap));
+  }
+  return Ok{};
+}
+
+bool permitted(cap_value_t cap) {
+  cap_flag_value_t value = CAP_CLEAR;
+  const CapSet caps(cap_get_proc());
+  return caps && cap_get_flag(caps.get(), cap, CAP_PERMITTED, &value) == 0 && value == CAP_SET;
+}
+
+}  // namespace
+
+Expected<void> become_real_user(const RealUser& user, std::optional<cap_value_t> keep) {
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
     return SysError::from_errno(errno, "prctl(PR_SET_DUMPABLE)");
   }
   if (user.switch_ids) {
-    if (auto switched = switch_ids(user.uid, user.gid, user.groups); !switched) return switched;
+    // Without KEEPCAPS, leaving uid 0 empties the permitted set.
+    if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
+      return SysError::from_errno(errno, "prctl(PR_SET_KEEPCAPS)");
+    }
+    auto switched = switch_ids(user.uid, user.gid, user.groups);
+    if (keep) (void)prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+    if (!switched) return switched;
   }
-  return set_process_caps(0);
+  if (!keep) return set_process_caps(0);
+  // Permitted and effective KEEP only, then not effective.
+  if (auto set = set_process_caps(std::uint64_t{1} << *keep); !set) return set;
+  return set_own_flag(*keep, CAP_EFFECTIVE, CAP_CLEAR);
+}
+
+std::optional<cap_value_t> held_bpf_capability() {
+  if (CAP_IS_SUPPORTED(CAP_BPF) && permitted(CAP_BPF)) return CAP_BPF;
+  if (permitted(CAP_SYS_ADMIN)) return CAP_SYS_ADMIN;
+  return std::nullopt;
+}
+
+RaisedCapability::RaisedCapability(cap_value_t cap)
+    : cap_(cap), raised_(set_own_flag(cap, CAP_EFFECTIVE, CAP_SET)) {}
+
+RaisedCapability::~RaisedCapability() {
+  if (raised_) (void)set_own_flag(cap_, CAP_EFFECTIVE, CAP_CLEAR);
 }
 
 Expected<void> become_unprivileged_for_exec(const RealUser& user) {

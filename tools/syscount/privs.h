@@ -4,8 +4,10 @@
 // holds none once attached.
 #pragma once
 
+#include <sys/capability.h>
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,9 +30,33 @@ struct RealUser {
 Expected<RealUser> resolve_real_user();
 
 // Sets groups, gid and uid to USER's when user.switch_ids, then clears the
-// effective, permitted, inheritable and ambient capability sets. The process
-// stays non-dumpable, so the user cannot ptrace it to reach its BPF objects.
-Expected<void> become_real_user(const RealUser& user);
+// effective, permitted, inheritable and ambient capability sets, except that
+// KEEP, when given, stays permitted (never effective, never inherited), to be
+// raised by a RaisedCapability. The process stays non-dumpable, so the user
+// cannot ptrace it to reach its BPF objects.
+Expected<void> become_real_user(const RealUser& user, std::optional<cap_value_t> keep = std::nullopt);
+
+// The capability the kernel's bpf_capable() accepts that this process holds
+// (permitted) now: CAP_BPF, or else CAP_SYS_ADMIN (the only one before 5.8);
+// nullopt when it holds neither.
+std::optional<cap_value_t> held_bpf_capability();
+
+// CAP effective for the life of the object, and dropped again after, for
+// the few bpf() calls that need it (map reads on kernels before 5.19 with
+// kernel.unprivileged_bpf_disabled set; see tools/syscount/preflight.h).
+class RaisedCapability {
+ public:
+  explicit RaisedCapability(cap_value_t cap);
+  ~RaisedCapability();
+  RaisedCapability(const RaisedCapability&) = delete;
+  RaisedCapability& operator=(const RaisedCapability&) = delete;
+  // Whether it was raised; why not, otherwise.
+  [[nodiscard]] const Expected<void>& raised() const { return raised_; }
+
+ private:
+  cap_value_t cap_;
+  Expected<void> raised_;
+};
 
 // For the command's side of the fork, before exec: become_real_user, plus
 // no_new_privs (so neither setuid binaries nor file capabilities can hand

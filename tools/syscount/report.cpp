@@ -53,6 +53,7 @@ SyscountSample operator-(const SyscountSample& now, const SyscountSample& before
   out.dropped.latency = minus(now.dropped.latency, before.dropped.latency);
   out.dropped.recursion_misses =
       minus(now.dropped.recursion_misses, before.dropped.recursion_misses);
+  out.dropped.children = minus(now.dropped.children, before.dropped.children);
   return out;
 }
 
@@ -231,7 +232,15 @@ std::string render_syscount_text(const SyscountReport& report, const SyscountRep
     out << "warning: the kernel skipped " << dropped.recursion_misses
         << " program runs (recursion); those calls are not counted\n";
   }
+  if (dropped.children) {
+    out << "warning: " << dropped.children
+        << " new processes or threads could not be followed; their calls are not counted\n";
+  }
   if (dropped.names) out << "note: " << dropped.names << " process names were not kept\n";
+  if (report.programs != "tp_btf") {
+    out << "note: counted by syscount's " << report.programs
+        << " programs, the fallback for kernels without typed tracepoints\n";
+  }
   return out.str();
 }
 
@@ -340,7 +349,9 @@ nlohmann::ordered_json render_syscount_json(const SyscountReport& report, const 
        {{"breakdown", dropped.breakdown},
         {"names", dropped.names},
         {"latency", dropped.latency},
-        {"recursion_misses", dropped.recursion_misses}}},
+        {"recursion_misses", dropped.recursion_misses},
+        {"children", dropped.children}}},
+      {"programs", report.programs},
       {"ebpf", {{"syscalls", syscalls}}},
   };
   if (report.interval_index) {

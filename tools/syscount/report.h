@@ -46,7 +46,10 @@ struct Dropped {
   std::uint64_t names = 0;             // processes whose name was not kept
   std::uint64_t latency = 0;           // calls not timed (no per-thread slot)
   std::uint64_t recursion_misses = 0;  // program runs the kernel skipped
-  [[nodiscard]] std::uint64_t events() const { return breakdown + latency + recursion_misses; }
+  std::uint64_t children = 0;          // raw_tp programs: children not followed
+  [[nodiscard]] std::uint64_t events() const {
+    return breakdown + latency + recursion_misses + children;
+  }
 };
 
 struct SyscountSample {
@@ -73,6 +76,9 @@ struct SyscountReportOptions {
 
 struct SyscountReport {
   TargetMode mode = TargetMode::command;
+  // Which variant of the BPF programs counted: "tp_btf" (typed, the
+  // default) or "raw_tp" (the fallback for kernels without BTF or before 5.11).
+  std::string programs = "tp_btf";
   std::vector<std::string> command;
   std::vector<pid_t> pids;
   std::optional<int> exit_status;  // command mode, once the command ended

@@ -1,6 +1,8 @@
-// The syscount BPF programs (bpf/syscount.bpf.c) behind a small RAII type:
-// constructing one loads and attaches, destroying it detaches and unloads.
-// No program, link or map outlives the object.
+// syscount's BPF programs behind a small RAII type: constructing one loads
+// and attaches, destroying it detaches and unloads. No program, link or map
+// outlives the object. Two variants of the programs exist: the typed one
+// (bpf/syscount.bpf.c, tp_btf) and the untyped fallback for kernels without
+// BTF or before 5.11 (bpf/syscount_raw.bpf.c, raw_tp); both count the same.
 #pragma once
 
 #include <sys/types.h>
@@ -11,51 +13,64 @@
 #include <vector>
 
 #include "libcheck/expected.h"
+#include "libcheck/probe.h"
 #include "tools/syscount/report.h"
 
-struct syscount_bpf;
+struct bpf_object;
 struct bpf_prog_info;
 
 namespace bpfready {
 
+// A process to count from the start, with the children it forks.
+struct TrackedTarget {
+  pid_t tgid = 0;
+  bool armed = false;  // only from its next execve on (the command, before its exec)
+};
+
 struct TracerConfig {
+  ProbeFlavour flavour = ProbeFlavour::tp_btf;  // tp_btf or raw_tp
   bool system_wide = false;   // no TGID filter
   bool by_process = false;
   bool by_thread = false;
   bool errors = false;        // attach sys_exit for failed calls
   bool latency = false;       // attach sys_exit, time entry to exit
   std::uint32_t map_entries = 16384;
+  // Written into the programs' table before they are loaded, so this works
+  // where the table cannot be memory-mapped (before 5.5) as well.
+  std::vector<TrackedTarget> targets;
 };
 
-// The names of the BPF programs syscount loads, for leak checks. Each fits
-// the kernel's 15 characters, so `bpftool prog` shows it whole.
+// The names of the BPF programs syscount loads (the same in both variants),
+// for leak checks. Each fits the kernel's 15 characters, so `bpftool prog`
+// shows it whole.
 const std::vector<std::string>& syscount_program_names();
 
 class SyscountTracer {
  public:
-  // Opens, loads and attaches. On failure the error says which step failed;
-  // libbpf's own messages are in LOG either way.
+  // Opens, configures, loads and attaches CONFIG.flavour's programs. On
+  // failure the error says which step failed; libbpf's own messages are in
+  // LOG either way.
   static Expected<std::unique_ptr<SyscountTracer>> start(const TracerConfig& config,
                                                          std::string& log);
   ~SyscountTracer();
   SyscountTracer(const SyscountTracer&) = delete;
   SyscountTracer& operator=(const SyscountTracer&) = delete;
 
-  // Count TGID from now on (with the children it forks). ARMED: only from
-  // its next execve on.
-  Expected<void> track(pid_t tgid, bool armed);
-
-  // Cumulative counters now.
-  [[nodiscard]] SyscountSample read() const;
+  // Cumulative counters now, or why they could not be read (never zeros
+  // in place of a failed read).
+  [[nodiscard]] Expected<SyscountSample> read() const;
 
   // Detach and unload now (also done by the destructor).
   void stop();
 
+  // The internals, one per variant (tracer.cpp).
+  struct Loaded;
+
  private:
-  explicit SyscountTracer(const TracerConfig& config) : config_(config) {}
-  [[nodiscard]] std::vector<bpf_prog_info> program_infos() const;
+  explicit SyscountTracer(const TracerConfig& config);
+  [[nodiscard]] Expected<std::vector<bpf_prog_info>> program_infos() const;
   TracerConfig config_;
-  syscount_bpf* skel_ = nullptr;
+  std::unique_ptr<Loaded> loaded_;
 };
 
 }  // namespace bpfready

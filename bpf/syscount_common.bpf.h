@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* What the two variants of syscount's BPF programs share: the settings, the
+ * maps and the counting. syscount.bpf.c (typed tp_btf programs) and
+ * syscount_raw.bpf.c (the untyped raw_tp fallback for kernels without BTF or
+ * older than 5.11) differ only in how they learn who is calling and which
+ * syscall it is, and in how they follow children; everything a count passes
+ * through is here, once, so the two can never count differently.
+ *
+ * Exactness rests on two kernel facts:
+ * - BPF programs on tracepoints run with preemption disabled (and the kernel
+ *   skips, and counts in the program's recursion_misses, any nested run), so
+ *   plain increments of per-CPU values cannot race.
+ * - A task makes no syscall before syscount's programs have seen it start
+ *   (sched_process_fork runs before the child is woken; each variant says
+ *   how it uses that). */
+#ifndef BPFREADY_SYSCOUNT_COMMON_BPF_H
+#define BPFREADY_SYSCOUNT_COMMON_BPF_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <asm-generic/errno-base.h>
+#include <stdbool.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "syscount.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by user space before load; the verifier prunes what is switched off,
+ * so the default program is only the filter and one increment. */
+/* __u8 rather than bool: the skeleton header is also compiled as C++. */
+const volatile __u8 filter_tgids = 1;
+const volatile __u32 breakdown = SYSCOUNT_BREAKDOWN_NONE;
+const volatile __u8 want_errors = 0;
+const volatile __u8 want_latency = 0;
+const volatile long execve_nr = -1;
+const volatile long execveat_nr = -1;
+
+/* One byte per possible TGID (enum syscount_track): the filter every process
+ * on the host pays for is one load, with no helper call and no hash. Bytes
+ * rather than bits, so that concurrent forks on different CPUs never lose
+ * each other's store. User space writes it through the .bss, before load or
+ * memory-mapped. */
+__u8 tracked[SYSCOUNT_PID_LIMIT];
+
+/* PIDs are always below PID_MAX_LIMIT, so the mask (the limit is a power of
+ * two) never aliases; it is what proves the bounds to the verifier, in one
+ * instruction. */
+static __always_inline __u8 *track_slot(__u32 tgid)
+{
+	return &tracked[tgid & (SYSCOUNT_PID_LIMIT - 1)];
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SYSCOUNT_NR_SLOTS);
+	__type(key, __u32);
+	__type(value, struct syscount_stat);
+} totals SEC(".maps");
+
+/* Per process or per thread, only when asked. Entries are allocated on first
+ * use, so the memory follows what is traced rather than the CPU count times
+ * max_entries. User space sets max_entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, struct syscount_key);
+	__type(value, struct syscount_stat);
+} by_task SEC(".maps");
+
+/* TGID (per-process mode) or TID (per-thread mode) -> command name. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct syscount_comm);
+} comms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SYSCOUNT_DROP_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* Entry time of the syscall each thread is in, for latency, indexed by TID.
+ * An array lookup is inlined by the verifier (no helper call), which keeps
+ * --latency cheap; user space sizes it to pid_max. A TID beyond it (pid_max
+ * raised while tracing) is counted as an untimed call. Each variant makes
+ * sure a slot left behind by a thread that died inside a call is never
+ * taken for a new thread's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} starts SEC(".maps");
+
+/* Whether a map helper's result RET is the error -ERR. The helpers are
+ * declared to return long, but before Linux 6.4 the kernel's map operations
+ * returned int, and the verifier calls them directly: only the low 32 bits
+ * of the result register are defined, so -EEXIST arrives as 0xffffffef, not
+ * as a negative long, and `ret == -EEXIST` never matches there. Comparing
+ * the low 32 bits is right on every kernel. */
+static __always_inline bool map_result_is(long ret, int err)
+{
+	return (int)ret == -err;
+}
+
+/* Whether RET reports success (0), read the same way. */
+static __always_inline bool map_result_ok(long ret)
+{
+	return (int)ret == 0;
+}
+
+static __always_inline void count_drop(__u32 what)
+{
+	__u64 *value = bpf_map_lookup_elem(&drops, &what);
+	if (value)
+		*value += 1;
+}
+
+static __always_inline __u32 slot_of(long nr)
+{
+	if (nr < 0 || nr >= SYSCOUNT_SLOT_OUT_OF_RANGE)
+		return SYSCOUNT_SLOT_OUT_OF_RANGE;
+	return (__u32)nr;
+}
+
+static __always_inline bool is_execve(long nr)
+{
+	return nr == execve_nr || nr == execveat_nr;
+}
+
+static __always_inline void fill_key(struct syscount_key *key, __u64 pid_tgid, __u32 slot)
+{
+	key->tgid = (__u32)(pid_tgid >> 32);
+	key->tid = breakdown == SYSCOUNT_BREAKDOWN_THREAD ? (__u32)pid_tgid : 0;
+	key->nr = slot;
+	key->pad = 0;
+}
+
+/* The id the comms map is keyed by: the TID per thread, else the TGID. */
+static __always_inline __u32 comm_id(__u64 pid_tgid)
+{
+	return breakdown == SYSCOUNT_BREAKDOWN_THREAD ? (__u32)pid_tgid : (__u32)(pid_tgid >> 32);
+}
+
+/* FLAGS: BPF_NOEXIST for a task's first call (a name already there is kept),
+ * BPF_ANY after an exec (the new image's name replaces it). */
+static __always_inline void remember_comm(__u32 id, __u64 flags)
+{
+	struct syscount_comm comm = {};
+
+	bpf_get_current_comm(comm.comm, sizeof(comm.comm));
+	long ret = bpf_map_update_elem(&comms, &id, &comm, flags);
+	if (!map_result_ok(ret) && !map_result_is(ret, EEXIST))
+		count_drop(SYSCOUNT_DROP_COMM);
+}
+
+static __always_inline void count_by_task(__u64 pid_tgid, __u32 slot)
+{
+	struct syscount_key key;
+	struct syscount_stat *stat;
+
+	fill_key(&key, pid_tgid, slot);
+	stat = bpf_map_lookup_elem(&by_task, &key);
+	if (stat) {
+		stat->count += 1;
+		return;
+	}
+	struct syscount_stat first = { .count = 1 };
+	long ret = bpf_map_update_elem(&by_task, &key, &first, BPF_NOEXIST);
+	if (map_result_is(ret, EEXIST)) {
+		/* Another CPU inserted it first. */
+		stat = bpf_map_lookup_elem(&by_task, &key);
+		if (stat)
+			stat->count += 1;
+		else
+			count_drop(SYSCOUNT_DROP_BREAKDOWN);
+		return;
+	}
+	if (!map_result_ok(ret)) {
+		count_drop(SYSCOUNT_DROP_BREAKDOWN);
+		return;
+	}
+	remember_comm(key.tid ? key.tid : key.tgid, BPF_NOEXIST);
+}
+
+/* Counts one syscall entry of a tracked thread. */
+static __always_inline void count_entry(__u64 pid_tgid, __u32 slot)
+{
+	struct syscount_stat *stat = bpf_map_lookup_elem(&totals, &slot);
+	if (stat)
+		stat->count += 1;
+
+	if (breakdown != SYSCOUNT_BREAKDOWN_NONE)
+		count_by_task(pid_tgid, slot);
+
+	if (want_latency) {
+		__u32 tid = (__u32)pid_tgid;
+		__u64 *start = bpf_map_lookup_elem(&starts, &tid);
+		if (start)
+			*start = bpf_ktime_get_ns();
+		else
+			count_drop(SYSCOUNT_DROP_LATENCY);
+	}
+}
+
+/* Adds a returned call's failure and time to its counters. */
+static __always_inline void count_exit(__u64 pid_tgid, __u32 slot, bool failed, bool timed,
+				       __u64 elapsed)
+{
+	struct syscount_stat *stat = bpf_map_lookup_elem(&totals, &slot);
+	if (stat) {
+		stat->errors += failed;
+		stat->total_ns += elapsed;
+		stat->timed += timed;
+	}
+	if (breakdown != SYSCOUNT_BREAKDOWN_NONE) {
+		struct syscount_key key;
+
+		fill_key(&key, pid_tgid, slot);
+		stat = bpf_map_lookup_elem(&by_task, &key);
+		if (stat) {
+			stat->errors += failed;
+			stat->total_ns += elapsed;
+			stat->timed += timed;
+		}
+	}
+}
+
+#endif

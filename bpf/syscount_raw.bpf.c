@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* syscount's fallback variant: the same counts as syscount.bpf.c from
+ * untyped raw tracepoints (raw_tp/), for kernels where typed ones cannot
+ * load: no kernel BTF, or older than 5.11 (no bpf_get_current_task_btf()).
+ * It needs no BTF at all: no CO-RE relocation (libbpf refuses an object
+ * with any relocation when the kernel has no BTF, even in programs it does
+ * not load, which is why this is an object of its own) and no
+ * bpf_probe_read_kernel (denied under lockdown=confidentiality). Every
+ * argument it uses is a number, or a task pointer used only as a key.
+ *
+ * What the typed variant reads from the task, this one learns differently:
+ * - the syscall number at sys_exit: stashed per thread at sys_enter;
+ * - following children: sched_process_fork gives the child only as a
+ *   pointer, so the fork hook marks it pending, and the child is adopted at
+ *   its first return to user space, which is always a sys_exit (the clone
+ *   returning 0 in the child) before its first syscall;
+ * - forgetting a process at its last thread's exit (signal->live): see
+ *   SYSCOUNT_LINGERING below. */
+#include "syscount_common.bpf.h"
+
+/* Calls that never return to where they came from: counted at entry only,
+ * and nothing is stashed for them. */
+const volatile long exit_nr = -1;
+const volatile long exit_group_nr = -1;
+
+/* The slot (plus one; 0: none) of the syscall each thread is in, indexed by
+ * TID, for sys_exit, which has no untyped way to read it. Cleared at every
+ * exit, so a slot is never left for the next thread with that TID (see
+ * stash_entry for the calls that never return). User space sizes it to
+ * pid_max when errors or latency are wanted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} entry_slots SEC(".maps");
+
+/* Tasks forked by a tracked process that have not yet returned to user
+ * space, keyed by task pointer. An entry lives from the fork to the child's
+ * first sys_exit or its exit, microseconds as a rule, so the map only has to
+ * hold the children of a burst of forks; one that does not fit is a child
+ * not followed, and counted as such. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SYSCOUNT_PENDING_ENTRIES);
+	__type(key, __u64);
+	__type(value, __u8);
+} pending SEC(".maps");
+
+/* Entries in PENDING: every sys_exit of the host reads this one word, and
+ * looks into the map only while a child is pending. */
+__u64 pending_count;
+
+static __always_inline bool want_exit(void)
+{
+	return want_errors || want_latency;
+}
+
+/* Whether calls of the thread PID_TGID are counted now. A LINGERING process
+ * lost its group leader while other threads may still run: those threads
+ * are still counted. Its TGID can be given to a new process only once every
+ * thread is gone (the leader stays a zombie, holding the PID, until then),
+ * and a new process's first thread is its leader (TID == TGID), while the
+ * old group's leader makes no call after its exit. So a call from TID ==
+ * TGID in a LINGERING process is the first event of a new process that
+ * reuses the PID, and the process is forgotten there, exactly when the
+ * typed variant's signal->live rule would have forgotten it. */
+static __always_inline bool tracked_now(__u64 pid_tgid)
+{
+	__u32 tgid = (__u32)(pid_tgid >> 32);
+	__u8 state;
+
+	if (!filter_tgids)
+		return true;
+	state = *track_slot(tgid);
+	if (state == SYSCOUNT_TRACKED)
+		return true;
+	if (state != SYSCOUNT_LINGERING)
+		return false;
+	if ((__u32)pid_tgid != tgid)
+		return true;
+	*track_slot(tgid) = SYSCOUNT_UNTRACKED;
+	return false;
+}
+
+/* Remembers which slot thread TID entered, for its sys_exit. */
+static __always_inline void stash_entry(__u32 tid, long nr, __u32 slot)
+{
+	/* exit and exit_group never reach sys_exit: a slot stashed for them
+	 * would wait for the next thread that gets this TID. */
+	if (nr == exit_nr || nr == exit_group_nr)
+		return;
+	__u32 *stash = bpf_map_lookup_elem(&entry_slots, &tid);
+	if (stash)
+		*stash = slot + 1;
+	else
+		count_drop(SYSCOUNT_DROP_LATENCY);
+}
+
+SEC("raw_tp/sys_enter")
+int syscount_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	long nr = (long)ctx->args[1];
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	if (!tracked_now(pid_tgid)) {
+		__u32 tgid = (__u32)(pid_tgid >> 32);
+		if (*track_slot(tgid) != SYSCOUNT_ARMED || !is_execve(nr))
+			return 0;
+		*track_slot(tgid) = SYSCOUNT_TRACKED;
+	}
+	__u32 slot = slot_of(nr);
+	count_entry(pid_tgid, slot);
+	if (want_exit())
+		stash_entry((__u32)pid_tgid, nr, slot);
+	return 0;
+}
+
+/* Drops TASK from PENDING; true when it was there. */
+static __always_inline bool unpend(__u64 task)
+{
+	if (!map_result_ok(bpf_map_delete_elem(&pending, &task)))
+		return false;
+	__sync_fetch_and_add(&pending_count, -1);
+	return true;
+}
+
+/* At the current thread's return to user space with 0: when it is a child
+ * of a tracked process returning for the first time, follow it. True then:
+ * this sys_exit ends no call that was counted. */
+static __always_inline bool adopt_if_pending(__u64 pid_tgid)
+{
+	if (!unpend(bpf_get_current_task()))
+		return false;
+	__u32 tgid = (__u32)(pid_tgid >> 32);
+	/* A new process is tracked from here; a new thread belongs to a
+	 * process that is tracked already (LINGERING included, which must
+	 * stay so). */
+	if ((__u32)pid_tgid == tgid)
+		*track_slot(tgid) = SYSCOUNT_TRACKED;
+	return true;
+}
+
+SEC("raw_tp/sys_exit")
+int syscount_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	long ret = (long)ctx->args[1];
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 elapsed = 0;
+	bool timed = false;
+
+	if (filter_tgids && pending_count && ret == 0 && adopt_if_pending(pid_tgid))
+		return 0;
+	if (!want_exit() || !tracked_now(pid_tgid))
+		return 0;
+
+	__u32 tid = (__u32)pid_tgid;
+	__u32 *stash = bpf_map_lookup_elem(&entry_slots, &tid);
+	/* None for a call that began before syscount attached. */
+	if (!stash || !*stash)
+		return 0;
+	__u32 slot = *stash - 1;
+	*stash = 0;
+
+	if (want_latency) {
+		__u64 *start = bpf_map_lookup_elem(&starts, &tid);
+		if (start && *start) {
+			elapsed = bpf_ktime_get_ns() - *start;
+			*start = 0;
+			timed = true;
+		}
+	}
+	bool failed = want_errors && ret < 0 && ret >= -4095;
+	if (!failed && !timed)
+		return 0;
+	count_exit(pid_tgid, slot, failed, timed, elapsed);
+	return 0;
+}
+
+/* Runs in the parent, before the child is woken. raw args: (parent, child)
+ * task pointers. */
+SEC("raw_tp/sched_process_fork")
+int syscount_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 child = ctx->args[1];
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = (__u32)(pid_tgid >> 32);
+	__u8 state = *track_slot(tgid);
+	__u8 one = 1;
+
+	/* A LINGERING process's leader is gone: a forking TID == TGID is
+	 * another process (a kernel thread, which makes no syscall that
+	 * would have forgotten the old one). */
+	if (state != SYSCOUNT_TRACKED &&
+	    (state != SYSCOUNT_LINGERING || (__u32)pid_tgid == tgid))
+		return 0;
+	if (!map_result_ok(bpf_map_update_elem(&pending, &child, &one, BPF_NOEXIST))) {
+		count_drop(SYSCOUNT_DROP_FOLLOW);
+		return 0;
+	}
+	__sync_fetch_and_add(&pending_count, 1);
+	return 0;
+}
+
+/* Runs in the exiting thread. A pending task that exits without having
+ * returned to user space (an io_uring worker, a child killed inside the
+ * kernel) is dropped; the group leader's exit makes its process LINGERING. */
+SEC("raw_tp/sched_process_exit")
+int syscount_forget(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = (__u32)(pid_tgid >> 32);
+
+	(void)ctx;
+	if (pending_count)
+		unpend(bpf_get_current_task());
+	if ((__u32)pid_tgid == tgid && *track_slot(tgid) != SYSCOUNT_UNTRACKED)
+		*track_slot(tgid) = SYSCOUNT_LINGERING;
+	return 0;
+}
+
+/* Moves what thread FROM stashed for its call to thread TO. */
+static __always_inline void move_entry(__u32 from, __u32 to)
+{
+	__u32 *from_slot = bpf_map_lookup_elem(&entry_slots, &from);
+	__u32 *to_slot = bpf_map_lookup_elem(&entry_slots, &to);
+	if (from_slot && to_slot) {
+		*to_slot = *from_slot;
+		*from_slot = 0;
+	}
+	__u64 *from_start = bpf_map_lookup_elem(&starts, &from);
+	__u64 *to_start = bpf_map_lookup_elem(&starts, &to);
+	if (from_start && to_start) {
+		*to_start = *from_start;
+		*from_start = 0;
+	}
+}
+
+/* raw args: (task, old TID, binprm). An exec by a thread other than the
+ * leader makes it the leader, with the leader's TID: its execve returns
+ * under that TID, and its process, LINGERING since the old leader was made
+ * to exit, is whole again. A new image also gets a new name. */
+SEC("raw_tp/sched_process_exec")
+int syscount_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 old_tid = (__u32)ctx->args[1];
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = (__u32)(pid_tgid >> 32);
+
+	if (old_tid != (__u32)pid_tgid) {
+		if (filter_tgids && *track_slot(tgid) == SYSCOUNT_LINGERING)
+			*track_slot(tgid) = SYSCOUNT_TRACKED;
+		if (want_exit())
+			move_entry(old_tid, (__u32)pid_tgid);
+	}
+	if (breakdown == SYSCOUNT_BREAKDOWN_NONE || !tracked_now(pid_tgid))
+		return 0;
+	remember_comm(comm_id(pid_tgid), BPF_ANY);
+	return 0;
+}
