@@ -36,6 +36,21 @@
 namespace syscount_test {
 
 inline std::string syscount_path() { return BPFREADY_BINARY_DIR "/tools/syscount/syscount"; }
+
+// The variant of syscount's programs the running test loads: "tp_btf" or
+// "raw_tp". System tests run once per variant (SyscountVariantTest); on a
+// host with BTF, raw_tp is the fallback forced with --flavour.
+inline std::string& flavour_under_test() {
+  static std::string flavour = "tp_btf";
+  return flavour;
+}
+
+// syscount's argv: the binary, --flavour of the test, then ARGS.
+inline std::vector<std::string> syscount_argv(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {syscount_path(), "--flavour", flavour_under_test()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
 inline std::string maker_path() { return BPFREADY_BINARY_DIR "/tests/support/syscount_maker"; }
 
 // System tests need root; CI sets BPFREADY_REQUIRE_SYSTEM_TESTS=1, where a
@@ -343,6 +358,50 @@ inline std::size_t line_count(const std::string& text) {
   for (char c : text) lines += c == '\n';
   return lines;
 }
+
+// syscount's JSON report (-o FILE) of COMMAND run with OPTIONS; the run's
+// status and messages in *RESULT_OUT when given. Not an object when there
+// was no report.
+inline nlohmann::json json_report(const std::vector<std::string>& options,
+                                  const std::vector<std::string>& command,
+                                  RunResult* result_out = nullptr) {
+  const std::string report = temp_path(".json");
+  std::vector<std::string> args = {"--json", "-o", report};
+  args.insert(args.end(), options.begin(), options.end());
+  args.push_back("--");
+  args.insert(args.end(), command.begin(), command.end());
+  RunResult result = run(syscount_argv(args), /*discard_out=*/true);
+  if (result_out) *result_out = result;
+  auto doc = nlohmann::json::parse(slurp(report), nullptr, false);
+  std::remove(report.c_str());
+  return doc;
+}
+
+// A system test of syscount, run once with each variant of its programs:
+// needs root, and checks that no syscount program is left loaded.
+class SyscountVariantTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    SYSCOUNT_REQUIRE_ROOT();
+    flavour_under_test() = GetParam();
+    before_ = syscount_program_ids();
+  }
+  void TearDown() override {
+    if (IsSkipped()) return;
+    EXPECT_TRUE(leaked_since(before_).empty()) << "a syscount BPF program is still loaded";
+  }
+  std::set<std::uint64_t> before_;
+};
+
+// Test names end in the variant: .../tp_btf, .../raw_tp.
+inline std::string variant_name(const ::testing::TestParamInfo<std::string>& variant) {
+  return variant.param;
+}
+
+// Instantiates SUITE (a SyscountVariantTest) once per variant.
+#define SYSCOUNT_FOR_EACH_VARIANT(SUITE)                                                   \
+  INSTANTIATE_TEST_SUITE_P(Variants, SUITE, ::testing::Values("tp_btf", "raw_tp"), \
+                           ::syscount_test::variant_name)
 
 // syscall name -> {count, errors} from a syscount JSON report.
 struct Counted {

@@ -8,11 +8,20 @@
  *   second thread: getpgrp x 500,   getpriority(99, 0) x 11 (all fail, EINVAL)
  *   forked child:  getsid(0) x 300, getsid(invalid) x 23 (fail, ESRCH)
  *
- * The expectations live in tests/system/syscount_exact_test.cpp. */
+ * Other modes, each a shape of process the programs must follow:
+ *   "loop N":        N getppid calls in the main thread; prints ns per call
+ *   "leader-exits":  the main thread exits first; a second thread then makes
+ *                    200 getppid calls
+ *   "thread-exec":   a second thread execs "loop 250", which makes the
+ *                    former second thread the process's leader
+ *
+ * The expectations live in tests/system/syscount_system_test.cpp and
+ * syscount_variants_test.cpp. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,22 +37,78 @@ static void *second_thread(void *unused)
 	return NULL;
 }
 
+static int loop(long n)
+{
+	struct timespec start, end;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (long i = 0; i < n; ++i)
+		syscall(SYS_getppid);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	double ns = (double)(end.tv_sec - start.tv_sec) * 1e9 + (double)(end.tv_nsec - start.tv_nsec);
+	printf("%.2f\n", n > 0 ? ns / (double)n : 0.0);
+	return 0;
+}
+
+/* Whether the main thread has exited: its /proc entry says zombie. */
+static int leader_gone(void)
+{
+	char path[64], text[512];
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)getpid());
+	FILE *file = fopen(path, "re");
+	if (!file)
+		return 1;
+	size_t n = fread(text, 1, sizeof text - 1, file);
+	fclose(file);
+	text[n] = 0;
+	const char *state = strrchr(text, ')');
+	return state && state[1] == ' ' && (state[2] == 'Z' || state[2] == 'X');
+}
+
+static void *after_the_leader(void *unused)
+{
+	(void)unused;
+	while (!leader_gone())
+		usleep(1000);
+	for (int i = 0; i < 200; ++i)
+		syscall(SYS_getppid);
+	return NULL;
+}
+
+static char *self_path;
+
+static void *exec_loop(void *unused)
+{
+	(void)unused;
+	char *args[] = {self_path, "loop", "250", NULL};
+	execv(self_path, args);
+	_exit(6);
+}
+
+/* Runs BODY in a second thread; the main thread exits (pthread_exit) or,
+ * with WAIT, waits for it forever (an exec ends the wait). */
+static int in_second_thread(void *(*body)(void *), int wait)
+{
+	pthread_t thread;
+	if (pthread_create(&thread, NULL, body, NULL) != 0)
+		return 3;
+	if (wait)
+		pthread_join(thread, NULL);
+	pthread_exit(NULL);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "leader-exits") == 0)
+		return in_second_thread(after_the_leader, 0);
+	if (argc == 2 && strcmp(argv[1], "thread-exec") == 0) {
+		self_path = argv[0];
+		return in_second_thread(exec_loop, 1);
+	}
+
 	/* "loop N": only N getppid calls, for benchmarks; prints the time per
 	 * call in nanoseconds. */
-	if (argc == 3 && argv[1][0] == 'l') {
-		long n = atol(argv[2]);
-		struct timespec start, end;
-		clock_gettime(CLOCK_MONOTONIC, &start);
-		for (long i = 0; i < n; ++i)
-			syscall(SYS_getppid);
-		clock_gettime(CLOCK_MONOTONIC, &end);
-		double ns = (double)(end.tv_sec - start.tv_sec) * 1e9 +
-			    (double)(end.tv_nsec - start.tv_nsec);
-		printf("%.2f\n", n > 0 ? ns / (double)n : 0.0);
-		return 0;
-	}
+	if (argc == 3 && argv[1][0] == 'l')
+		return loop(atol(argv[2]));
 	for (int i = 0; i < 1000; ++i)
 		syscall(SYS_getppid);
 	for (int i = 0; i < 37; ++i)

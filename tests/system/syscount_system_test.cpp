@@ -19,20 +19,6 @@ using namespace syscount_test;
 
 namespace {
 
-nlohmann::json json_report(const std::vector<std::string>& options,
-                           const std::vector<std::string>& command, RunResult* result_out = nullptr) {
-  const std::string report = temp_path(".json");
-  std::vector<std::string> argv = {syscount_path(), "--json", "-o", report};
-  argv.insert(argv.end(), options.begin(), options.end());
-  argv.push_back("--");
-  argv.insert(argv.end(), command.begin(), command.end());
-  RunResult result = run(argv, /*discard_out=*/true);
-  if (result_out) *result_out = result;
-  auto doc = nlohmann::json::parse(slurp(report), nullptr, false);
-  std::remove(report.c_str());
-  return doc;
-}
-
 void expect_maker_counts(const std::map<std::string, Counted>& counts, bool errors) {
   struct Expect {
     const char* name;
@@ -51,20 +37,10 @@ void expect_maker_counts(const std::map<std::string, Counted>& counts, bool erro
   }
 }
 
-class SyscountSystem : public ::testing::Test {
- protected:
-  void SetUp() override {
-    SYSCOUNT_REQUIRE_ROOT();
-    before_ = syscount_program_ids();
-  }
-  void TearDown() override {
-    if (IsSkipped()) return;
-    EXPECT_TRUE(leaked_since(before_).empty()) << "a syscount BPF program is still loaded";
-  }
-  std::set<std::uint64_t> before_;
-};
+class SyscountSystem : public SyscountVariantTest {};
+SYSCOUNT_FOR_EACH_VARIANT(SyscountSystem);
 
-TEST_F(SyscountSystem, CountsKnownCallsExactlyInEveryMode) {
+TEST_P(SyscountSystem, CountsKnownCallsExactlyInEveryMode) {
   const std::vector<std::vector<std::string>> modes = {
       {}, {"--errors"}, {"--latency"}, {"--errors", "--latency", "--by-process", "--by-thread"}};
   for (const auto& mode : modes) {
@@ -76,10 +52,11 @@ TEST_F(SyscountSystem, CountsKnownCallsExactlyInEveryMode) {
     const bool errors = std::find(mode.begin(), mode.end(), "--errors") != mode.end();
     expect_maker_counts(counts_from_json(doc), errors);
     EXPECT_EQ(doc["ebpf"]["syscalls"]["dropped_events"], 0);
+    EXPECT_EQ(doc["programs"], GetParam()) << "the report says which programs counted";
   }
 }
 
-TEST_F(SyscountSystem, BreaksDownPerThreadAndPerProcess) {
+TEST_P(SyscountSystem, BreaksDownPerThreadAndPerProcess) {
   auto doc = json_report({"--errors", "--by-process", "--by-thread"}, {maker_path()});
   ASSERT_TRUE(doc.is_object());
   const auto& syscalls = doc["ebpf"]["syscalls"];
@@ -140,23 +117,23 @@ void expect_same_as_strace(const std::vector<std::string>& command) {
   }
 }
 
-TEST_F(SyscountSystem, EqualsStraceOnAShellPipeline) {
+TEST_P(SyscountSystem, EqualsStraceOnAShellPipeline) {
   // Small writes (below PIPE_BUF) keep every reader's call count fixed.
   expect_same_as_strace(
       {"/bin/sh", "-c", "echo hello | tr a-z A-Z | wc -c; ls /usr | sort -r | wc -l"});
 }
 
-TEST_F(SyscountSystem, EqualsStraceOnLsRecursive) { expect_same_as_strace({"ls", "-R", "/usr/share"}); }
+TEST_P(SyscountSystem, EqualsStraceOnLsRecursive) { expect_same_as_strace({"ls", "-R", "/usr/share"}); }
 
-TEST_F(SyscountSystem, ExitStatusIsTheCommands) {
-  EXPECT_EQ(run({syscount_path(), "--", "/bin/sh", "-c", "exit 3"}, true).status, 3);
-  EXPECT_EQ(run({syscount_path(), "--", "/bin/sh", "-c", "kill -TERM $$"}, true).status, 128 + 15);
-  auto not_found = run({syscount_path(), "--", "bpfr-sc-no-such-command"}, true);
+TEST_P(SyscountSystem, ExitStatusIsTheCommands) {
+  EXPECT_EQ(run(syscount_argv({"--", "/bin/sh", "-c", "exit 3"}), true).status, 3);
+  EXPECT_EQ(run(syscount_argv({"--", "/bin/sh", "-c", "kill -TERM $$"}), true).status, 128 + 15);
+  auto not_found = run(syscount_argv({"--", "bpfr-sc-no-such-command"}), true);
   EXPECT_EQ(not_found.status, 127);
   EXPECT_EQ(line_count(not_found.err), 1u) << not_found.err;
 }
 
-TEST_F(SyscountSystem, BadInputIsOneLineAndNonZero) {
+TEST_P(SyscountSystem, BadInputIsOneLineAndNonZero) {
   const std::string unwritable = "/proc/bpfr-sc-no-such-dir/report";
   const std::vector<std::vector<std::string>> cases = {
       {"--syscall", "no_such_call", "--", "true"},
@@ -169,9 +146,7 @@ TEST_F(SyscountSystem, BadInputIsOneLineAndNonZero) {
       {"-o", "/", "--", "true"},
   };
   for (const auto& args : cases) {
-    std::vector<std::string> argv = {syscount_path()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    auto result = run(argv, true);
+    auto result = run(syscount_argv(args), true);
     std::string shown;
     for (const auto& a : args) shown += a + " ";
     EXPECT_NE(result.status, 0) << shown;
@@ -180,7 +155,7 @@ TEST_F(SyscountSystem, BadInputIsOneLineAndNonZero) {
   }
 }
 
-TEST_F(SyscountSystem, FollowsExistingProcessAndItsChildren) {
+TEST_P(SyscountSystem, FollowsExistingProcessAndItsChildren) {
   // The target waits, then runs the maker in place (same PID); the maker's
   // fork must be followed.
   const std::string script = "read line; exec " + maker_path();
@@ -197,10 +172,11 @@ TEST_F(SyscountSystem, FollowsExistingProcessAndItsChildren) {
   }
   close(to_target[0]);
   const std::string report = temp_path(".json");
-  auto result = run({syscount_path(), "--json", "--errors", "-o", report, "-p",
-                     std::to_string(target)},
-                    true, {}, [&](pid_t) {
-                      std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  // The target goes on once syscount tracks it (it has dropped its
+  // capabilities), however long loading takes.
+  auto result = run(syscount_argv({"--json", "--errors", "-o", report, "-p", std::to_string(target)}),
+                    true, {}, [&](pid_t syscount) {
+                      EXPECT_TRUE(wait_for_tracking(syscount, std::chrono::seconds(120)));
                       (void)!write(to_target[1], "go\n", 3);
                       close(to_target[1]);
                     });
@@ -217,9 +193,9 @@ TEST_F(SyscountSystem, FollowsExistingProcessAndItsChildren) {
   EXPECT_EQ(counts["execve"].count, 1u);
 }
 
-TEST_F(SyscountSystem, SigtermPrintsSummaryAndDetaches) {
-  auto result = run({syscount_path(), "--json", "-a"}, false, {}, [](pid_t pid) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+TEST_P(SyscountSystem, SigtermPrintsSummaryAndDetaches) {
+  auto result = run(syscount_argv({"--json", "-a"}), false, {}, [](pid_t pid) {
+    EXPECT_TRUE(wait_for_tracking(pid, std::chrono::seconds(120)));
     kill(pid, SIGTERM);
   });
   EXPECT_EQ(result.status, 0) << result.err;
@@ -229,21 +205,27 @@ TEST_F(SyscountSystem, SigtermPrintsSummaryAndDetaches) {
   EXPECT_EQ(doc["mode"], "all");
 }
 
-TEST_F(SyscountSystem, IntervalModeWritesJsonLinesOfDeltas) {
-  auto result = run({syscount_path(), "--json", "-a", "-i", "0.1", "-d", "0.45"});
-  EXPECT_EQ(result.status, 0) << result.err;
-  std::istringstream lines(result.out);
+// Four interval documents are waited for, then SIGTERM ends the run with a
+// final one: no assumption on how fast the host is.
+TEST_P(SyscountSystem, IntervalModeWritesJsonLinesOfDeltas) {
+  Background traced(syscount_argv({"--json", "-a", "-i", "0.05"}));
+  EXPECT_TRUE(wait_until([&] { return traced.ended() || line_count(traced.out()) >= 4; },
+                         std::chrono::seconds(120)))
+      << traced.err();
+  traced.signal(SIGTERM);
+  ASSERT_EQ(traced.wait(std::chrono::seconds(120)), 0) << traced.err();
+  std::istringstream lines(traced.out());
   std::vector<nlohmann::json> docs;
   for (std::string line; std::getline(lines, line);) {
     docs.push_back(nlohmann::json::parse(line, nullptr, false));
     ASSERT_TRUE(docs.back().is_object()) << line;
   }
-  ASSERT_GE(docs.size(), 4u);
+  ASSERT_GE(docs.size(), 5u) << "four intervals and the final document";
   EXPECT_EQ(docs.front()["interval"]["index"], 1);
   EXPECT_EQ(docs.back()["interval"]["final"], true);
 }
 
-TEST_F(SyscountSystem, FiltersLimitTheReport) {
+TEST_P(SyscountSystem, FiltersLimitTheReport) {
   auto doc = json_report({"--syscall", "getppid,getsid", "--errors"}, {maker_path()});
   ASSERT_TRUE(doc.is_object());
   auto counts = counts_from_json(doc);
@@ -258,9 +240,7 @@ TEST_F(SyscountSystem, FiltersLimitTheReport) {
 // --- hostile input (issue 9) -----------------------------------------------
 
 std::vector<std::string> with_syscount(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {syscount_path()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return argv;
+  return syscount_argv(args);
 }
 
 std::string shown(const std::vector<std::string>& args) {
@@ -280,7 +260,7 @@ void expect_one_error_line(Background& run, int status, const std::string& what)
   EXPECT_EQ(run.out(), "") << what;
 }
 
-TEST_F(SyscountSystem, OutOfRangeOptionsFailAtOnce) {
+TEST_P(SyscountSystem, OutOfRangeOptionsFailAtOnce) {
   const std::vector<std::vector<std::string>> cases = {
       {"-i", "nan", "-a"},          {"-i", "1e10", "-a"},       {"-i", "1e-12", "-a"},
       {"-d", "nan", "--", "true"},  {"-d", "1e10", "--", "true"}, {"-d", "1e308", "--", "true"},
@@ -308,7 +288,7 @@ std::size_t entries_named(const std::string& text, const std::string& name) {
 
 const std::string kReplaced = "\xef\xbf\xbd\xef\xbf\xbd" "A";  // "\xff\xfe" "A" as valid UTF-8
 
-TEST_F(SyscountSystem, InvalidUtf8ProcessNameGivesValidJsonWithPid) {
+TEST_P(SyscountSystem, InvalidUtf8ProcessNameGivesValidJsonWithPid) {
   NamedTarget target;
   Background run(with_syscount({"--json", "-P", "-p", std::to_string(target.pid())}));
   ASSERT_TRUE(wait_for_tracking(run.pid())) << run.err();
@@ -320,7 +300,7 @@ TEST_F(SyscountSystem, InvalidUtf8ProcessNameGivesValidJsonWithPid) {
   EXPECT_EQ(doc["ebpf"]["syscalls"]["by_process"][0]["name"], kReplaced);
 }
 
-TEST_F(SyscountSystem, InvalidUtf8ProcessNameGivesValidJsonLinesSystemWide) {
+TEST_P(SyscountSystem, InvalidUtf8ProcessNameGivesValidJsonLinesSystemWide) {
   NamedTarget target;
   Background run(with_syscount({"--json", "-P", "-a", "-i", "0.05"}));
   ASSERT_TRUE(wait_for_tracking(run.pid())) << run.err();
@@ -355,7 +335,7 @@ class HostileCommand {
   std::string dir_, link_;
 };
 
-TEST_F(SyscountSystem, HostileCommandGivesValidJsonAndEscapedText) {
+TEST_P(SyscountSystem, HostileCommandGivesValidJsonAndEscapedText) {
   HostileCommand command("/bin/true");
   auto json = run(with_syscount({"--json", "-P", "-o", command.report(), "--", command.path(),
                                  "\xc3\x28", "\x1b]0;owned\x07"}));
@@ -380,7 +360,7 @@ TEST_F(SyscountSystem, HostileCommandGivesValidJsonAndEscapedText) {
   EXPECT_NE(text.out.find("\xef\xbf\xbd\xef\xbf\xbd\\e[31mA: "), std::string::npos) << text.out;
 }
 
-TEST_F(SyscountSystem, HostileCommandGivesValidJsonLinesInIntervalMode) {
+TEST_P(SyscountSystem, HostileCommandGivesValidJsonLinesInIntervalMode) {
   HostileCommand command("/bin/sh");
   Background traced(with_syscount({"--json", "-P", "-i", "0.02", "-o", command.report(), "--",
                                    command.path(), "-c", "read line; exit 0"}));
@@ -397,7 +377,7 @@ TEST_F(SyscountSystem, HostileCommandGivesValidJsonLinesInIntervalMode) {
 
 // --- stopping, -o FIFOs and -p targets --------------------------------------
 
-TEST_F(SyscountSystem, FifoWithoutReaderIsAnErrorNotAHang) {
+TEST_P(SyscountSystem, FifoWithoutReaderIsAnErrorNotAHang) {
   Fifo fifo;
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"-o", fifo.path(), "-a"}, {"-o", fifo.path(), "--", "true"}}) {
@@ -420,7 +400,7 @@ bool blocked_writing(pid_t pid) {
 
 // A reader that stops reading blocks syscount's writes; SIGTERM still stops
 // the trace at once, and the report is completed once the reader reads.
-TEST_F(SyscountSystem, StopSignalInterruptsABlockedReportWrite) {
+TEST_P(SyscountSystem, StopSignalInterruptsABlockedReportWrite) {
   Fifo fifo;
   ASSERT_TRUE(fifo.open_reader());
   Background run(with_syscount({"--json", "-a", "-i", "0.005", "-o", fifo.path()}));
@@ -446,10 +426,11 @@ TEST_F(SyscountSystem, StopSignalInterruptsABlockedReportWrite) {
 
 // A -p target that is gone before syscount watches it ends the run (here
 // syscount is slowed down at pidfd_open, where it used to find the target).
-TEST_F(SyscountSystem, TargetGoneWhileAttachingEndsTheRun) {
+TEST_P(SyscountSystem, TargetGoneWhileAttachingEndsTheRun) {
   NamedTarget target;
   Background run({"strace", "-o", "/dev/null", "-e", "trace=pidfd_open", "-e",
-                  "inject=pidfd_open:delay_enter=1500000", syscount_path(), "--json", "-p",
+                  "inject=pidfd_open:delay_enter=1500000", syscount_path(), "--flavour",
+                  GetParam(), "--json", "-p",
                   std::to_string(target.pid())});
   ASSERT_TRUE(wait_for_new_programs(before_)) << run.err();
   const pid_t gone = target.pid();
@@ -468,7 +449,7 @@ std::string pid_list(const std::vector<std::unique_ptr<NamedTarget>>& targets, s
   return pids;
 }
 
-TEST_F(SyscountSystem, ManyPidsAreWatchedOrRefusedClearly) {
+TEST_P(SyscountSystem, ManyPidsAreWatchedOrRefusedClearly) {
   std::vector<std::unique_ptr<NamedTarget>> targets;
   targets.reserve(513);
   for (int i = 0; i < 513; ++i) targets.push_back(std::make_unique<NamedTarget>("bpfr_sc_many"));
@@ -496,7 +477,7 @@ TEST_F(SyscountSystem, ManyPidsAreWatchedOrRefusedClearly) {
 }
 
 // A report that could not be written is a failure (2), even with a command.
-TEST_F(SyscountSystem, LostReportIsExitStatusTwo) {
+TEST_P(SyscountSystem, LostReportIsExitStatusTwo) {
   auto full = run(with_syscount({"-o", "/dev/full", "--", "/bin/sh", "-c", "exit 3"}));
   EXPECT_EQ(full.status, 2) << full.err;
   EXPECT_EQ(line_count(full.err), 1u) << full.err;
@@ -513,7 +494,7 @@ TEST_F(SyscountSystem, LostReportIsExitStatusTwo) {
 
 // Ctrl-C as soon as the programs are attached: nothing stays loaded, and a
 // command that outlives syscount is reported as still running.
-TEST_F(SyscountSystem, InterruptRightAfterAttachingLeavesNothingLoaded) {
+TEST_P(SyscountSystem, InterruptRightAfterAttachingLeavesNothingLoaded) {
   Background command_mode(with_syscount({"--", "/bin/sh", "-c", "read line"}));
   ASSERT_TRUE(wait_for_new_programs(before_)) << command_mode.err();
   command_mode.signal(SIGINT);

@@ -197,6 +197,22 @@ TEST(SyscountCli, VersionNeedsNoTarget) {
   EXPECT_NE(fails({"--help"}).text.find("--version"), std::string::npos);
 }
 
+TEST(SyscountCli, FlavourPicksAVariantOrLeavesItToThePreflight) {
+  EXPECT_FALSE(ok({"-a"}).flavour.has_value());
+  EXPECT_FALSE(ok({"--flavour", "auto", "-a"}).flavour.has_value());
+  EXPECT_EQ(ok({"--flavour", "raw_tp", "-a"}).flavour, ProbeFlavour::raw_tp);
+  EXPECT_EQ(ok({"--flavour=tp_btf", "-a"}).flavour, ProbeFlavour::tp_btf);
+  for (const char* bad : {"perf_tp", "RAW_TP", "", "raw_tp "}) {
+    auto refused = fails({"--flavour", bad, "-a"});
+    EXPECT_EQ(refused.code, 2) << bad;
+    EXPECT_EQ(refused.text.rfind("syscount: --flavour takes auto, tp_btf or raw_tp, not '", 0), 0u)
+        << refused.text;
+  }
+  const std::string help = fails({"--help"}).text;
+  EXPECT_NE(help.find("--flavour"), std::string::npos);
+  EXPECT_NE(help.find("troubleshooting and tests"), std::string::npos);
+}
+
 TEST(SyscountCli, ListNeedsNoTarget) {
   EXPECT_TRUE(ok({"--list"}).list);
   EXPECT_NE(syscall_table_text().find("257 openat file_io"), std::string::npos);
