@@ -1,6 +1,7 @@
 #include "libcheck/access.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -47,6 +48,14 @@ bool dac_allows(const FileMeta& meta, const Subject& subject, mode_t owner_bit) 
 // An unknown kernel is assumed new enough; the prediction is then uncertain.
 bool kernel_at_least(const Snapshot& snap, const KernelVersion& floor) {
   return !snap.kernel || *snap.kernel >= floor;
+}
+
+// Red Hat's kernels ("4.18.0-553.el8_10.x86_64") carry BPF features back to
+// old version numbers, so a version floor there is a guess, not a fact.
+bool backports_features(const Snapshot& snap) {
+  const auto at = snap.kernel_release.find(".el");
+  return at != std::string::npos && at + 3 < snap.kernel_release.size() &&
+         std::isdigit(static_cast<unsigned char>(snap.kernel_release[at + 3])) != 0;
 }
 
 Prediction fail_at(Prediction p, ProbeStage stage, int errnum, std::string reason, std::string remedy) {
@@ -163,6 +172,7 @@ Prediction predict(const Snapshot& snap, const Subject& subject, ProbeFlavour fl
                      setcap_remedy(binary_for_remedy, "cap_bpf,cap_perfmon"));
     }
   } else if (!sys_admin) {
+    if (backports_features(snap)) p.certain = false;
     return fail_at(p, ProbeStage::load, EPERM,
                    "kernel " + (snap.kernel ? snap.kernel->str() : std::string("?")) +
                        " has no CAP_BPF (5.8+); loading needs CAP_SYS_ADMIN",
@@ -171,6 +181,7 @@ Prediction predict(const Snapshot& snap, const Subject& subject, ProbeFlavour fl
 
   // The verifier checks the helper after the capabilities.
   if (flavour == ProbeFlavour::tp_btf && !kernel_at_least(snap, floors::kTaskBtfHelper)) {
+    if (backports_features(snap)) p.certain = false;
     return fail_at(p, ProbeStage::load, EINVAL,
                    "kernel " + snap.kernel->str() + " predates bpf_get_current_task_btf() (5.11), which typed "
                    "programs such as syscount's use",

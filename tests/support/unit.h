@@ -32,7 +32,8 @@ namespace bpfready::unit {
 inline const std::vector<std::string>& fixture_hosts() {
   static const std::vector<std::string> hosts = {
       "debian12-vm-6.18",         "ubuntu2204-paranoid4", "container-no-tracefs", "kernel-5.4",
-      "lockdown-confidentiality", "unpriv-bpf-enabled",   "tracefs-group-read",
+      "lockdown-confidentiality", "unpriv-bpf-enabled",   "tracefs-group-read",   "custom-6.6-no-btf",
+      "debian11-5.10",            "rhel8-4.18",
   };
   return hosts;
 }

@@ -33,14 +33,14 @@ TEST(EbpfDiagSystem, ReadyAsRootWithBothProbesPassing) {
   const auto result = run_command(binary_path("tools/ebpf_diag/ebpf_diag") + " --json --require raw_tp,perf_tp");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto doc = nlohmann::json::parse(result.output);
-  EXPECT_EQ(doc.at("schema_version"), 1);
+  EXPECT_EQ(doc.at("schema_version"), 2);
   EXPECT_TRUE(doc.at("ready").get<bool>());
-  for (const char* id : {"probe.raw_tp", "probe.perf_tp"}) {
+  for (const char* id : {"probe.tp_btf", "probe.raw_tp", "probe.perf_tp"}) {
     const auto* c = check(doc, id);
     ASSERT_NE(c, nullptr) << id;
     EXPECT_EQ(c->at("status"), "pass") << c->dump();
   }
-  for (const char* id : {"raw_tp", "perf_tp"}) {
+  for (const char* id : {"tp_btf", "raw_tp", "perf_tp", "syscount"}) {
     const auto* v = verdict(doc, id);
     ASSERT_NE(v, nullptr);
     EXPECT_TRUE(v->at("ready").get<bool>());
@@ -85,6 +85,13 @@ TEST_F(UnprivilegedUser, WithoutCapabilitiesNotReadyAndNamesTheCapabilities) {
   const auto doc = nlohmann::json::parse(result.output);
   const auto* raw = verdict(doc, "raw_tp");
   ASSERT_NE(raw, nullptr);
+  const auto* typed = verdict(doc, "syscount");
+  ASSERT_NE(typed, nullptr);
+  EXPECT_EQ(typed->at("flavour"), "tp_btf");
+  EXPECT_FALSE(typed->at("ready").get<bool>());
+  EXPECT_EQ(typed->at("proof").at("stage"), "load");
+  EXPECT_EQ(typed->at("proof").at("errno_name"), "EPERM");
+  EXPECT_FALSE(typed->at("mismatch").get<bool>()) << typed->dump(2);
   EXPECT_FALSE(raw->at("ready").get<bool>());
   EXPECT_FALSE(raw->at("mismatch").get<bool>()) << raw->dump(2);
   EXPECT_EQ(raw->at("proof").at("stage"), "load");
@@ -106,9 +113,16 @@ TEST_F(UnprivilegedUser, FileCapabilitiesProveRawTracepointButNotTracefsAtDefaul
   ASSERT_EQ(run_command("setcap cap_bpf,cap_perfmon=ep " + copy_).exit_code, 0);
 
   const auto result = user_.run(copy_ + " --json");
-  ASSERT_EQ(result.exit_code, 0) << "raw-tracepoint tools are ready, which decides the default exit status\n"
+  ASSERT_EQ(result.exit_code, 0) << "syscount is ready, which decides the default exit status\n"
                                  << result.output;
   const auto doc = nlohmann::json::parse(result.output);
+  for (const char* id : {"tp_btf", "syscount"}) {
+    const auto* v = verdict(doc, id);
+    ASSERT_NE(v, nullptr) << id;
+    EXPECT_TRUE(v->at("ready").get<bool>()) << v->dump(2);
+    EXPECT_EQ(v->at("proof").at("counted"), 1000) << id;
+    EXPECT_FALSE(v->at("mismatch").get<bool>()) << id;
+  }
   const auto* raw = verdict(doc, "raw_tp");
   const auto* perf = verdict(doc, "perf_tp");
   ASSERT_NE(raw, nullptr);

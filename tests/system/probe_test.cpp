@@ -34,6 +34,18 @@ TEST(ProbeSystem, RawTracepointCountsExactly) {
   EXPECT_EQ(open_bpf_descriptors(), before) << "run_probe left a BPF object open";
 }
 
+// The flavour syscount loads: typed arguments, bpf_get_current_task_btf()
+// and a CO-RE read of the task, relocated against this kernel's BTF.
+TEST(ProbeSystem, TypedTracepointCountsExactly) {
+  BPFREADY_REQUIRE_ROOT();
+  const int before = open_bpf_descriptors();
+  const auto outcome = run_probe(ProbeFlavour::tp_btf, {.tracefs_dir = "", .trigger_calls = 2345});
+  ASSERT_TRUE(outcome.ok) << outcome.detail << "\n" << outcome.libbpf_log;
+  EXPECT_EQ(outcome.flavour, ProbeFlavour::tp_btf);
+  EXPECT_EQ(outcome.counted, 2345U);
+  EXPECT_EQ(open_bpf_descriptors(), before) << "run_probe left a BPF object open";
+}
+
 TEST(ProbeSystem, PerfEventTracepointCountsExactly) {
   BPFREADY_REQUIRE_ROOT();
   testing::TracefsMounted tracefs;
@@ -62,14 +74,19 @@ TEST(ProbeSystem, WrongTracefsDirFailsAtIdNotLater) {
   EXPECT_EQ(outcome.stage, ProbeStage::tracefs_id);
 }
 
-TEST(ProbeSystem, LiveSnapshotProvesBothFlavoursAsRoot) {
+TEST(ProbeSystem, LiveSnapshotProvesEveryFlavourAsRoot) {
   BPFREADY_REQUIRE_ROOT();
   testing::TracefsMounted tracefs;
+  const int before = open_bpf_descriptors();
   const auto snapshot = collect_snapshot(SystemRoot("/"), {});
-  ASSERT_TRUE(snapshot.probe_raw_tp.has_value());
-  ASSERT_TRUE(snapshot.probe_perf_tp.has_value());
-  EXPECT_TRUE(snapshot.probe_raw_tp->ok) << snapshot.probe_raw_tp->detail;
-  EXPECT_TRUE(snapshot.probe_perf_tp->ok) << snapshot.probe_perf_tp->detail;
+  for (const auto flavour : kAllProbeFlavours) {
+    const auto& probe = snapshot.probe(flavour);
+    ASSERT_TRUE(probe.has_value()) << to_string(flavour);
+    EXPECT_EQ(probe->flavour, flavour);
+    EXPECT_TRUE(probe->ok) << to_string(flavour) << ": " << probe->detail;
+    EXPECT_EQ(probe->counted, 1000U) << to_string(flavour) << ": each counts only its own thread's calls";
+  }
+  EXPECT_EQ(open_bpf_descriptors(), before);
   ASSERT_TRUE(snapshot.kernel_config.has_value()) << "this VM has /proc/config.gz";
   EXPECT_TRUE(snapshot.btf_vmlinux);
 }

@@ -156,6 +156,9 @@ TEST(FixtureHosts, NoErrorsAndFindingsOnlyWhereTheHostIsWeakened) {
       {"unpriv-bpf-enabled",
        {"sysctl.unprivileged_bpf_disabled", "sysctl.kptr_restrict", "sysctl.persisted", "tracefs.mode", "debugfs.mode"}},
       {"tracefs-group-read", {}},
+      {"custom-6.6-no-btf", {"sysctl.kptr_restrict"}},
+      {"debian11-5.10", {}},
+      {"rhel8-4.18", {"sysctl.kptr_restrict"}},
   };
   for (const auto& host : unit::fixture_hosts()) {
     std::set<std::string> got;
@@ -785,14 +788,19 @@ TEST(ExitCode, FixtureHostsUnderTheDefaultRequirement) {
   const std::map<std::string, int> expected = {
       {"debian12-vm-6.18", 0}, {"ubuntu2204-paranoid4", 0}, {"container-no-tracefs", 1}, {"kernel-5.4", 1},
       {"lockdown-confidentiality", 0}, {"unpriv-bpf-enabled", 0}, {"tracefs-group-read", 0},
+      {"custom-6.6-no-btf", 0}, {"debian11-5.10", 0}, {"rhel8-4.18", 0},
   };
   for (const auto& host : unit::fixture_hosts()) {
     const auto snap = load_host(host);
     Report report;
     report.checks = run_checks(snap);
     report.verdicts = derive_verdicts(snap, subject_from_snapshot(snap), "");
-    report.required_verdicts = {"raw_tp"};
+    report.required_verdicts = {kSyscountVerdict};
     EXPECT_EQ(exit_code(report), expected.at(host)) << host;
+    // Typed programs need BTF and 5.11: where syscount falls back, tp_btf is not enough.
+    report.required_verdicts = {"tp_btf"};
+    const bool typed = syscount_flavour(snap) == ProbeFlavour::tp_btf;
+    EXPECT_EQ(exit_code(report), typed ? expected.at(host) : 1) << host;
   }
 }
 

@@ -280,7 +280,9 @@ TEST(RenderText, ShowsChecksFixesVerdictsAndSummary) {
   EXPECT_TRUE(contains(text, "[FAIL] caps.effective: missing CAP_BPF and CAP_PERFMON"));
   EXPECT_TRUE(contains(text, "fix: sudo setcap cap_bpf,cap_perfmon=ep BINARY"));
   EXPECT_TRUE(contains(text, "[skip] config.bpf_syscall: unknown"));
-  EXPECT_TRUE(contains(text, "raw-tracepoint tools (syscount) for this process: NOT READY"));
+  EXPECT_TRUE(contains(text, "syscount (its typed tp_btf programs) for this process: NOT READY"));
+  EXPECT_TRUE(contains(text, "raw tracepoints (raw_tp/) for this process: NOT READY"));
+  EXPECT_TRUE(contains(text, "used by: syscount's raw_tp fallback, tools with raw_tp programs"));
   EXPECT_TRUE(contains(text, "smallest fix: sudo setcap cap_bpf,cap_perfmon=ep /usr/bin/syscount"));
   EXPECT_TRUE(contains(text, "no setting found that weakens this host"));
   EXPECT_TRUE(contains(text, "not ready (exit 1)"));

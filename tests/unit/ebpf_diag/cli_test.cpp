@@ -117,7 +117,8 @@ TEST_F(EbpfDiagCli, JsonOverEveryFixture) {
       {"debian12-vm-6.18", 0, true, true},       {"ubuntu2204-paranoid4", 0, true, false},
       {"container-no-tracefs", 1, false, false}, {"kernel-5.4", 1, false, false},
       {"lockdown-confidentiality", 0, true, true}, {"unpriv-bpf-enabled", 0, true, true},
-      {"tracefs-group-read", 0, true, true},
+      {"tracefs-group-read", 0, true, true},     {"custom-6.6-no-btf", 0, true, true},
+      {"debian11-5.10", 0, true, false},         {"rhel8-4.18", 0, true, true},
   };
   for (const auto& want : wants) {
     SCOPED_TRACE(want.host);
@@ -125,13 +126,14 @@ TEST_F(EbpfDiagCli, JsonOverEveryFixture) {
     EXPECT_EQ(run.exit_code, want.exit_code) << run.err;
     EXPECT_TRUE(run.err.empty()) << run.err;
     const auto doc = nlohmann::json::parse(run.out);
-    EXPECT_EQ(doc.at("schema_version"), 1);
+    EXPECT_EQ(doc.at("schema_version"), 2);
     EXPECT_EQ(doc.at("live"), false);
     EXPECT_EQ(doc.at("exit_code"), want.exit_code);
     EXPECT_EQ(doc.at("ready"), want.exit_code == 0);
     EXPECT_EQ(doc.at("checks").size(), check_table().size());
     EXPECT_EQ(by_id(doc.at("verdicts"), "raw_tp").at("ready"), want.raw_ready);
     EXPECT_EQ(by_id(doc.at("verdicts"), "perf_tp").at("ready"), want.perf_ready);
+    EXPECT_EQ(by_id(doc.at("verdicts"), "syscount").at("ready"), want.exit_code == 0);
     EXPECT_EQ(by_id(doc.at("checks"), "probe.raw_tp").at("status"), "skip");
     EXPECT_EQ(by_id(doc.at("checks"), "caps.binary").at("status"), "skip");
     EXPECT_EQ(doc.at("kernel_release"), unit::read_file(fixture_host(want.host) / "proc/sys/kernel/osrelease").substr(
@@ -156,6 +158,10 @@ TEST_F(EbpfDiagCli, RequireDecidesTheExitCode) {
   EXPECT_EQ(run_diag(on("ubuntu2204-paranoid4", {"--quiet", "--require", "perf_tp"})).exit_code, 1);
   EXPECT_EQ(run_diag(on("ubuntu2204-paranoid4", {"--quiet", "--require", "raw_tp,perf_tp"})).exit_code, 1);
   EXPECT_EQ(run_diag(on("tracefs-group-read", {"--quiet", "--require", "raw_tp,perf_tp"})).exit_code, 0);
+  // Without BTF syscount works through its fallback, typed programs do not.
+  EXPECT_EQ(run_diag(on("custom-6.6-no-btf", {"--quiet"})).exit_code, 0);
+  EXPECT_EQ(run_diag(on("custom-6.6-no-btf", {"--quiet", "--require", "tp_btf"})).exit_code, 1);
+  EXPECT_EQ(run_diag(on("custom-6.6-no-btf", {"--quiet", "--require", "raw_tp,syscount"})).exit_code, 0);
   const auto json = run_diag(on("ubuntu2204-paranoid4", {"--json", "--require", "perf_tp"}));
   EXPECT_EQ(nlohmann::json::parse(json.out).at("exit_code"), 1);
 }
@@ -303,7 +309,7 @@ TEST_F(EbpfDiagCli, ParseCollectsEveryOption) {
     parsed = parse_diag_args(argv);
     ASSERT_TRUE(std::holds_alternative<DiagOptions>(parsed));
     const auto defaults = std::get<DiagOptions>(parsed);
-    EXPECT_EQ(defaults.required, (std::vector<std::string>{"raw_tp"}));
+    EXPECT_EQ(defaults.required, (std::vector<std::string>{"syscount"}));
     EXPECT_EQ(defaults.root_dir, "/");
     EXPECT_EQ(defaults.color, "auto");
     EXPECT_TRUE(defaults.user.empty());
