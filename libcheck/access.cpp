@@ -135,14 +135,14 @@ std::optional<Prediction> tracefs_id_blocked(const Snapshot& snap, const Subject
   return std::nullopt;
 }
 
-Prediction predict(const Snapshot& snap, const Subject& subject, ProbeFlavour flavour,
-                   const std::string& binary_for_remedy) {
-  Prediction p;
-  p.flavour = flavour;
-  p.certain = snap.kernel.has_value() && subject.known;
+namespace {
+
+// Whether loading a program of FLAVOUR fails, in the kernel's order of
+// checks; P carries the flavour and certainty so far.
+std::optional<Prediction> load_blocked(const Snapshot& snap, const Subject& subject, ProbeFlavour flavour,
+                                       const std::string& binary_for_remedy, Prediction p) {
   const std::uint64_t caps = subject.effective_caps;
   const bool sys_admin = has_cap(caps, kCapSysAdmin);
-
   if (snap.config_enabled("CONFIG_BPF_SYSCALL") == false) {
     return fail_at(p, ProbeStage::load, ENOSYS, "the kernel is built without CONFIG_BPF_SYSCALL",
                    "boot a kernel built with CONFIG_BPF_SYSCALL=y");
@@ -187,31 +187,29 @@ Prediction predict(const Snapshot& snap, const Subject& subject, ProbeFlavour fl
                    "programs such as syscount's use",
                    "syscount uses its raw_tp fallback here; other typed tools need kernel 5.11 or newer");
   }
-  if (flavour != ProbeFlavour::perf_tp) {
-    p.ok = true;
-    p.reason = flavour == ProbeFlavour::raw_tp
-                   ? "raw tracepoints need only CAP_BPF and CAP_PERFMON, which are present"
-                   : "typed tracepoints need kernel BTF, 5.11+, CAP_BPF and CAP_PERFMON, which are present";
-    return p;
-  }
+  return std::nullopt;
+}
 
-  // perf-event tracepoint: the event id comes from tracefs.
+// What a perf-event tracepoint needs beyond loading: the tracefs event id
+// and perf_event_open.
+std::optional<Prediction> perf_event_blocked(const Snapshot& snap, const Subject& subject,
+                                             const std::string& binary_for_remedy, Prediction p) {
   if (snap.config_enabled("CONFIG_BPF_EVENTS") == false || snap.config_enabled("CONFIG_FTRACE_SYSCALLS") == false) {
     return fail_at(p, ProbeStage::tracefs_id, ENOENT,
                    "the kernel has no raw_syscalls tracepoint events (CONFIG_BPF_EVENTS or CONFIG_FTRACE_SYSCALLS off)",
                    "use a raw-tracepoint tool such as syscount, or boot a kernel with both options");
   }
   if (auto blocked = tracefs_id_blocked(snap, subject, binary_for_remedy)) {
-    blocked->flavour = flavour;
+    blocked->flavour = p.flavour;
     if (!p.certain || !subject.known) blocked->certain = false;
-    return *blocked;
+    return blocked;
   }
 
   // perf_event_open: Debian and Ubuntu kernels patched with
   // CONFIG_SECURITY_PERF_EVENTS_RESTRICT refuse it without CAP_SYS_ADMIN when
   // perf_event_paranoid > 2; mainline treats values above 2 like 2.
   const auto paranoid = snap.sysctl("kernel.perf_event_paranoid");
-  if (paranoid && *paranoid > 2 && !sys_admin) {
+  if (paranoid && *paranoid > 2 && !has_cap(subject.effective_caps, kCapSysAdmin)) {
     const auto restrict_patch = snap.config_enabled("CONFIG_SECURITY_PERF_EVENTS_RESTRICT");
     if (restrict_patch != false) {
       if (!restrict_patch.has_value()) p.certain = false;
@@ -222,8 +220,30 @@ Prediction predict(const Snapshot& snap, const Subject& subject, ProbeFlavour fl
                      "`tracefs-setup apply --tracefs-read` persists it)");
     }
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Prediction predict(const Snapshot& snap, const Subject& subject, ProbeFlavour flavour,
+                   const std::string& binary_for_remedy) {
+  Prediction p;
+  p.flavour = flavour;
+  p.certain = snap.kernel.has_value() && subject.known;
+  if (auto blocked = load_blocked(snap, subject, flavour, binary_for_remedy, p)) return *blocked;
+  switch (flavour) {
+    case ProbeFlavour::tp_btf:
+      p.reason = "typed tracepoints need kernel BTF, 5.11+, CAP_BPF and CAP_PERFMON, which are present";
+      break;
+    case ProbeFlavour::raw_tp:
+      p.reason = "raw tracepoints need only CAP_BPF and CAP_PERFMON, which are present";
+      break;
+    case ProbeFlavour::perf_tp:
+      if (auto blocked = perf_event_blocked(snap, subject, binary_for_remedy, p)) return *blocked;
+      p.reason = "the tracefs event id is readable and perf_event_open is allowed";
+      break;
+  }
   p.ok = true;
-  p.reason = "the tracefs event id is readable and perf_event_open is allowed";
   return p;
 }
 
