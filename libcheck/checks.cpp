@@ -14,6 +14,7 @@ namespace bpfready {
 std::string_view to_string(Status status) {
   switch (status) {
     case Status::pass: return "pass";
+    case Status::info: return "info";
     case Status::warn: return "warn";
     case Status::fail: return "fail";
     case Status::skip: return "skip";
@@ -125,9 +126,9 @@ CheckResult check_option(const Snapshot& s, const OptionDef& def) {
     const Status status = def.role == OptionRole::required ? Status::fail
                           : def.role == OptionRole::required_perf_tp || def.role == OptionRole::recommended
                               ? Status::warn
-                              : Status::pass;
+                              : Status::info;
     r = result(status, std::string(def.when_unset));
-    if (status != Status::pass) r.remedy = "boot a kernel built with " + option + "=y";
+    if (status != Status::info) r.remedy = "boot a kernel built with " + option + "=y";
   }
   std::string value = "unknown";
   if (s.kernel_config) {
@@ -142,7 +143,8 @@ CheckResult check_btf(const Snapshot& s) {
   CheckResult r = s.btf_vmlinux
                       ? result(Status::pass, "kernel BTF is available at /sys/kernel/btf/vmlinux")
                       : result(Status::warn,
-                               "no /sys/kernel/btf/vmlinux: CO-RE programs (syscount's child tracking) cannot load",
+                               "no /sys/kernel/btf/vmlinux: typed (tp_btf) and CO-RE programs cannot load; syscount uses its "
+                               "raw_tp fallback",
                                "boot a kernel built with CONFIG_DEBUG_INFO_BTF=y");
   r.evidence = {{"/sys/kernel/btf/vmlinux", s.btf_vmlinux ? "present" : "absent"}};
   return r;

@@ -15,7 +15,11 @@
 
 namespace bpfready {
 
-enum class Status { pass, warn, fail, skip, error };
+// info: a fact that limits some other tools but nothing bpfready checks for
+// (no kprobes, say); neither a pass nor a problem.
+enum class Status { pass, info, warn, fail, skip, error };
+inline constexpr Status kAllStatuses[] = {Status::pass, Status::info, Status::warn,
+                                          Status::fail, Status::skip, Status::error};
 std::string_view to_string(Status status);
 
 struct CheckResult {

@@ -30,7 +30,7 @@ inline constexpr OptionDef kOptions[] = {
     {"config.perf_events", "CONFIG_PERF_EVENTS", OptionRole::required_perf_tp, "perf events are available",
      "no perf events: tracefs tracepoint tools cannot attach"},
     {"config.debug_info_btf", "CONFIG_DEBUG_INFO_BTF", OptionRole::recommended,
-     "kernel BTF is built in (CO-RE programs can run)", "no kernel BTF: CO-RE programs such as syscount's fork tracking cannot load"},
+     "kernel BTF is built in (CO-RE programs can run)", "no kernel BTF: typed (tp_btf) and CO-RE programs cannot load; syscount uses its raw_tp fallback"},
     {"config.bpf_jit", "CONFIG_BPF_JIT", OptionRole::recommended, "the BPF JIT is built in",
      "no BPF JIT: programs run in the interpreter (slower, still correct)"},
     {"config.bpf_jit_always_on", "CONFIG_BPF_JIT_ALWAYS_ON", OptionRole::informational,

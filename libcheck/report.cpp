@@ -54,6 +54,11 @@ nlohmann::json probe_json(const ProbeOutcome& p) {
           {"counted", p.counted}};
 }
 
+// "1 warning", "2 warnings".
+std::string count_text(std::size_t count, std::string_view noun) {
+  return std::to_string(count) + " " + std::string(noun) + (count == 1 ? "" : "s");
+}
+
 struct Style {
   bool colour;
   [[nodiscard]] std::string paint(std::string_view text, const char* code) const {
@@ -63,6 +68,7 @@ struct Style {
   [[nodiscard]] std::string mark(Status s) const {
     switch (s) {
       case Status::pass: return paint("[ ok ]", "32");
+      case Status::info: return paint("[info]", "36");
       case Status::warn: return paint("[warn]", "33");
       case Status::fail: return paint("[FAIL]", "31;1");
       case Status::skip: return paint("[skip]", "2");
@@ -115,7 +121,8 @@ std::string render_text(const Report& report, bool colour, bool verbose) {
     }
   }
 
-  out << "\n" << style.paint("Verdicts", "1") << "\n";
+  // With --check nothing was judged, so there is no Verdicts section.
+  if (!report.selected_checks_only) out << "\n" << style.paint("Verdicts", "1") << "\n";
   for (const auto& v : report.verdicts) {
     const std::string state = v.mismatch ? style.paint("MODEL MISMATCH", "35;1")
                               : v.ready  ? style.paint("READY", "32;1")
@@ -137,7 +144,10 @@ std::string render_text(const Report& report, bool colour, bool verbose) {
   std::size_t findings = 0;
   for (const auto& c : report.checks) findings += c.security_finding ? 1 : 0;
   out << "\n" << style.paint("Security", "1") << "\n";
-  if (findings == 0) {
+  if (findings == 0 && report.selected_checks_only) {
+    out << "  no setting that weakens this host among the " << count_text(report.checks.size(), "check")
+        << " run\n";
+  } else if (findings == 0) {
     out << "  no setting found that weakens this host\n";
   } else {
     for (const auto& c : report.checks) {
@@ -145,13 +155,19 @@ std::string render_text(const Report& report, bool colour, bool verbose) {
     }
   }
 
-  std::map<Status, int> counts;
+  std::map<Status, std::size_t> counts;
   for (const auto& c : report.checks) ++counts[c.status];
-  const int code = verdict_exit_code(report);
+  const int code = exit_code(report);
   out << "\n"
-      << counts[Status::pass] << " passed, " << counts[Status::warn] << " warnings, " << counts[Status::fail]
-      << " failed, " << counts[Status::skip] << " skipped, " << counts[Status::error] << " errors; "
-      << (code == 0 ? "ready" : code == 1 ? "not ready" : "model mismatch") << " (exit " << code << ")\n";
+      << counts[Status::pass] << " passed, " << counts[Status::info] << " info, "
+      << count_text(counts[Status::warn], "warning") << ", " << counts[Status::fail] << " failed, "
+      << counts[Status::skip] << " skipped, " << count_text(counts[Status::error], "error") << "; ";
+  if (report.selected_checks_only) {
+    out << (code == 0 ? "no selected check failed" : "a selected check failed");
+  } else {
+    out << (code == 0 ? "ready" : code == 1 ? "not ready" : "model mismatch");
+  }
+  out << " (exit " << code << ")\n";
   return out.str();
 }
 
@@ -206,7 +222,7 @@ nlohmann::json render_json(const Report& report) {
   doc["ready"] = code == 0;
   doc["exit_code"] = code;
 
-  nlohmann::json summary = {{"pass", 0}, {"warn", 0}, {"fail", 0}, {"skip", 0}, {"error", 0}, {"security_findings", 0}};
+  nlohmann::json summary = {{"pass", 0}, {"info", 0}, {"warn", 0}, {"fail", 0}, {"skip", 0}, {"error", 0}, {"security_findings", 0}};
   auto& checks = doc["checks"] = nlohmann::json::array();
   for (const auto& c : report.checks) {
     checks.push_back(check_json(c));
@@ -234,13 +250,8 @@ std::string label_escape(std::string_view value) {
   }
   return out;
 }
-}  // namespace
 
-std::string render_prometheus(const Report& report) {
-  std::ostringstream out;
-  out << "# HELP bpfready_info ebpf_diag version and kernel.\n# TYPE bpfready_info gauge\n"
-      << "bpfready_info{version=\"" << label_escape(report.tool_version) << "\",kernel=\""
-      << label_escape(report.kernel_release) << "\"} 1\n";
+void render_prometheus_verdicts(const Report& report, std::ostringstream& out) {
   out << "# HELP bpfready_ready 1 when the required tool classes are ready.\n# TYPE bpfready_ready gauge\n"
       << "bpfready_ready " << (verdict_exit_code(report) == 0 ? 1 : 0) << "\n";
   out << "# HELP bpfready_verdict_ready 1 when the tool class works for the subject.\n"
@@ -255,11 +266,23 @@ std::string render_prometheus(const Report& report) {
     out << "bpfready_verdict_mismatch{tool=\"" << label_escape(v.id) << "\",subject=\"" << label_escape(v.subject) << "\"} "
         << (v.mismatch ? 1 : 0) << "\n";
   }
+}
+
+}  // namespace
+
+std::string render_prometheus(const Report& report) {
+  std::ostringstream out;
+  out << "# HELP bpfready_info ebpf_diag version and kernel.\n# TYPE bpfready_info gauge\n"
+      << "bpfready_info{version=\"" << label_escape(report.tool_version) << "\",kernel=\""
+      << label_escape(report.kernel_release) << "\"} 1\n";
+  // With --check nothing was judged: no readiness series at all, rather
+  // than a "ready" that no verdict stands behind.
+  if (!report.selected_checks_only) render_prometheus_verdicts(report, out);
   out << "# HELP bpfready_check_status 1 for the status each check has.\n# TYPE bpfready_check_status gauge\n";
   std::size_t findings = 0;
   for (const auto& c : report.checks) {
     findings += c.security_finding ? 1 : 0;
-    for (const auto s : {Status::pass, Status::warn, Status::fail, Status::skip, Status::error}) {
+    for (const auto s : kAllStatuses) {
       out << "bpfready_check_status{id=\"" << label_escape(c.id) << "\",status=\"" << to_string(s) << "\"} "
           << (c.status == s ? 1 : 0) << "\n";
     }

@@ -95,13 +95,13 @@ std::string ExpectationName(const ::testing::TestParamInfo<Expectation>& e) {
   return name;
 }
 
-constexpr Status P = Status::pass, W = Status::warn, F = Status::fail, S = Status::skip;
+constexpr Status P = Status::pass, I = Status::info, W = Status::warn, F = Status::fail, S = Status::skip;
 
 INSTANTIATE_TEST_SUITE_P(
     Hosts, FixtureStatus,
     ::testing::Values(
         Expectation{"debian12-vm-6.18", "kernel.release", P}, Expectation{"debian12-vm-6.18", "kernel.memlock", P},
-        Expectation{"debian12-vm-6.18", "config.source", P}, Expectation{"debian12-vm-6.18", "config.kprobes", P},
+        Expectation{"debian12-vm-6.18", "config.source", P}, Expectation{"debian12-vm-6.18", "config.kprobes", I},
         Expectation{"debian12-vm-6.18", "config.bpf_jit_always_on", P}, Expectation{"debian12-vm-6.18", "btf.vmlinux", P},
         Expectation{"debian12-vm-6.18", "sysctl.unprivileged_bpf_disabled", P},
         Expectation{"debian12-vm-6.18", "sysctl.perf_event_paranoid", P},
@@ -129,7 +129,7 @@ INSTANTIATE_TEST_SUITE_P(
 
         Expectation{"kernel-5.4", "kernel.release", W}, Expectation{"kernel-5.4", "kernel.memlock", W},
         Expectation{"kernel-5.4", "btf.vmlinux", W}, Expectation{"kernel-5.4", "config.debug_info_btf", W},
-        Expectation{"kernel-5.4", "config.bpf_unpriv_default_off", P},
+        Expectation{"kernel-5.4", "config.bpf_unpriv_default_off", I},
         Expectation{"kernel-5.4", "sysctl.unprivileged_bpf_disabled", W}, Expectation{"kernel-5.4", "caps.effective", F},
 
         Expectation{"lockdown-confidentiality", "lockdown.mode", W},
@@ -296,8 +296,12 @@ TEST(ConfigChecks, RolesDecideTheStatusOfAnUnsetOption) {
   EXPECT_EQ(r.status, Status::warn);
   EXPECT_EQ(evidence(r, "CONFIG_DEBUG_INFO_BTF"), "absent");
   r = run_one(s, "config.bpf_unpriv_default_off");
-  EXPECT_EQ(r.status, Status::pass);
+  EXPECT_EQ(r.status, Status::info) << "informational: neither a pass nor a problem";
   EXPECT_TRUE(r.remedy.empty());
+  config["CONFIG_KPROBES"] = "n";
+  r = run_one(s, "config.kprobes");
+  EXPECT_EQ(r.status, Status::info) << r.reason;
+  EXPECT_TRUE(contains(r.reason, "kprobe-based tools fail"));
   r = run_one(s, "config.bpf_jit");
   EXPECT_EQ(r.status, Status::pass);
   EXPECT_EQ(evidence(r, "CONFIG_BPF_JIT"), "y");
@@ -310,6 +314,9 @@ TEST(KernelChecks, Btf) {
   const auto r = run_one(s, "btf.vmlinux");
   EXPECT_EQ(r.status, Status::warn);
   EXPECT_TRUE(contains(r.remedy, "CONFIG_DEBUG_INFO_BTF=y"));
+  // What syscount really does without BTF, as its pre-flight decides.
+  EXPECT_TRUE(contains(r.reason, "syscount uses its raw_tp fallback")) << r.reason;
+  EXPECT_EQ(syscount_flavour(s), ProbeFlavour::raw_tp);
 }
 
 TEST(SysctlChecks, UnprivilegedBpf) {

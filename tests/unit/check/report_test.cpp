@@ -72,7 +72,7 @@ void expect_json_shape(const nlohmann::json& doc, const Report& report) {
   EXPECT_EQ(doc.at("exit_code"), exit_code(report));
   EXPECT_EQ(doc.at("ready"), exit_code(report) == 0);
 
-  const std::set<std::string> statuses = {"pass", "warn", "fail", "skip", "error"};
+  const std::set<std::string> statuses = {"pass", "info", "warn", "fail", "skip", "error"};
   ASSERT_TRUE(doc.at("checks").is_array());
   ASSERT_EQ(doc.at("checks").size(), report.checks.size());
   std::map<std::string, int> counted;
@@ -395,6 +395,68 @@ TEST(RenderPrometheus, LabelValuesAreValidUtf8) {
   expect_well_formed(text);
   EXPECT_EQ(valid_utf8(text), text);
   EXPECT_TRUE(unit::contains(text, "subject=\"eve" + valid_utf8(hostile::garbage()) + "\"")) << text;
+}
+
+}  // namespace
+}  // namespace bpfready
+
+// ---- selected checks (--check) claim only what was checked ---------------------------------
+
+namespace bpfready {
+namespace {
+
+Report selected_report(const std::string& host, const std::vector<std::string>& ids) {
+  const auto snap = load_host(host);
+  Report report;
+  report.tool_version = "0.1.0-test";
+  report.hostname = host;
+  report.kernel_release = snap.kernel_release;
+  report.checks = run_checks(snap, ids);
+  report.selected_checks_only = true;
+  return report;
+}
+
+TEST(SelectedChecks, TextHasNoVerdictsAndNoClaimAboutTheWholeHost) {
+  const auto text = render_text(selected_report("debian12-vm-6.18", {"probe.raw_tp"}), false, false);
+  EXPECT_FALSE(contains(text, "Verdicts")) << text;
+  EXPECT_FALSE(contains(text, "no setting found that weakens this host")) << text;
+  EXPECT_TRUE(contains(text, "no setting that weakens this host among the 1 check run")) << text;
+  EXPECT_TRUE(contains(text, "no selected check failed (exit 0)")) << text;
+  EXPECT_FALSE(contains(text, "; ready")) << "readiness was not judged";
+  const auto failing = render_text(selected_report("kernel-5.4", {"caps.effective"}), false, false);
+  EXPECT_TRUE(contains(failing, "a selected check failed (exit 1)")) << failing;
+}
+
+TEST(SelectedChecks, PrometheusHasNoReadinessSeries) {
+  const auto prom = render_prometheus(selected_report("kernel-5.4", {"caps.effective", "config.kprobes"}));
+  EXPECT_FALSE(contains(prom, "bpfready_ready")) << prom;
+  EXPECT_FALSE(contains(prom, "bpfready_verdict_ready")) << prom;
+  EXPECT_TRUE(contains(prom, "bpfready_check_status{id=\"caps.effective\",status=\"fail\"} 1")) << prom;
+}
+
+TEST(InfoStatus, AbsentKprobesAreInfoNotPassEverywhere) {
+  auto snap = load_host("debian12-vm-6.18");
+  (*snap.kernel_config)["CONFIG_KPROBES"] = "n";
+  Report report;
+  report.checks = run_checks(snap, {"config.kprobes", "btf.vmlinux"});
+  report.selected_checks_only = true;
+  const auto text = render_text(report, false, false);
+  EXPECT_TRUE(contains(text, "[info] config.kprobes: no kprobes: kprobe-based tools fail")) << text;
+  EXPECT_TRUE(contains(text, "1 passed, 1 info, 0 warnings, 0 failed, 0 skipped, 0 errors")) << text;
+  const auto doc = render_json(report);
+  EXPECT_EQ(doc.at("checks")[0].at("status"), "info");
+  EXPECT_EQ(doc.at("summary").at("info"), 1);
+  EXPECT_EQ(doc.at("summary").at("pass"), 1);
+  const auto prom = render_prometheus(report);
+  EXPECT_TRUE(contains(prom, "bpfready_check_status{id=\"config.kprobes\",status=\"info\"} 1")) << prom;
+  EXPECT_TRUE(contains(prom, "bpfready_check_status{id=\"config.kprobes\",status=\"pass\"} 0")) << prom;
+}
+
+TEST(RenderText, CountsAreSingularForOne) {
+  auto report = selected_report("debian12-vm-6.18", {"sysctl.kptr_restrict"});
+  const auto text = render_text(report, false, false);
+  EXPECT_TRUE(contains(text, "1 warning,")) << text;
+  EXPECT_FALSE(contains(text, "1 warnings")) << text;
 }
 
 }  // namespace
