@@ -41,6 +41,8 @@ void print_check_table(std::ostream& out) {
   for (const auto& def : check_table()) {
     out << padded(def.id, 34) << ' ' << padded(def.group, 14) << ' ' << def.needs << '\n';
   }
+  out << padded(kUserSubjectCheck, 34) << ' ' << padded("user", 14)
+      << " only with --user: the user's ids, groups and capabilities, and whether they may run --binary\n";
 }
 
 // Probes run unless --no-probe, or unless --check names no probe.
@@ -84,7 +86,10 @@ Report build_report(const DiagOptions& options, const SystemRoot& root, const Sn
   report.kernel_release = snapshot.kernel_release;
   report.live = snapshot.live;
   report.checks = run_checks(snapshot, options.check_ids);
-  if (target.user_row) report.checks.insert(report.checks.begin(), *target.user_row);
+  const bool user_row_selected =
+      options.check_ids.empty() ||
+      std::find(options.check_ids.begin(), options.check_ids.end(), kUserSubjectCheck) != options.check_ids.end();
+  if (target.user_row && user_row_selected) report.checks.insert(report.checks.begin(), *target.user_row);
   report.required_verdicts = options.required;
   report.selected_checks_only = !options.check_ids.empty();
   if (!report.selected_checks_only) {
@@ -123,7 +128,7 @@ void print_report(const DiagOptions& options, const Report& report, const Snapsh
 
 CheckResult user_subject_row(const Subject& subject, const std::string& binary, const Snapshot& snapshot) {
   CheckResult row;
-  row.id = "user.subject";
+  row.id = kUserSubjectCheck;
   row.title = "User the verdicts are for";
   row.group = "user";
   std::string groups;

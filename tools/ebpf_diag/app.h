@@ -21,6 +21,10 @@ namespace bpfready {
 // error or a prediction contradicted by its probe.
 int run_ebpf_diag(const DiagOptions& options, std::ostream& out, std::ostream& err, bool out_is_terminal = false);
 
+// The id of that row: listed by --list-checks and accepted by --check, like
+// every id a report can show.
+inline constexpr const char* kUserSubjectCheck = "user.subject";
+
 // The row that says who the verdicts are for (--user), and whether they may
 // execute BINARY (empty: none): pass, fail (the mode forbids it) or error
 // (BINARY cannot be stat()ed on the live host).

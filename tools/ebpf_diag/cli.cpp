@@ -6,6 +6,7 @@
 #include "libcheck/checks.h"
 #include "libcheck/common/text.h"
 #include "libcheck/verdicts.h"
+#include "tools/ebpf_diag/app.h"
 
 namespace bpfready {
 
@@ -90,6 +91,13 @@ std::variant<DiagOptions, DiagExit> parse_diag_args(int argc, const char* const*
   }
   if (options.list_checks) return options;  // it lists every check, whatever --check says
   for (const auto& id : options.check_ids) {
+    if (id == kUserSubjectCheck) {
+      if (options.user.empty()) {
+        return DiagExit{kExitUsage, "", std::string("ebpf_diag: the ") + kUserSubjectCheck +
+                                            " check exists only with --user USER\n"};
+      }
+      continue;
+    }
     if (find_check(id) == nullptr) {
       return DiagExit{kExitUsage, "",
                       "ebpf_diag: unknown check '" + escape_for_terminal(id) + "' (see --list-checks)\n"};

@@ -224,8 +224,10 @@ TEST_F(EbpfDiagCli, ListChecksNamesEveryId) {
   }
   std::vector<std::string> table;
   for (const auto& def : check_table()) table.emplace_back(def.id);
+  table.emplace_back("user.subject");
   EXPECT_EQ(ids, table);
 }
+
 
 void expect_usage_error(const Run& run, const std::string& words) {
   EXPECT_EQ(run.exit_code, 2);
@@ -235,6 +237,23 @@ void expect_usage_error(const Run& run, const std::string& words) {
   EXPECT_EQ(run.err.find('\n'), run.err.size() - 1) << "one line: " << run.err;
   EXPECT_TRUE(run.err.starts_with("ebpf_diag: ")) << run.err;
   EXPECT_TRUE(contains(run.err, words)) << run.err;
+}
+
+// Every id a report can show is listed and accepted by --check.
+TEST_F(EbpfDiagCli, TheUserRowIsACheckLikeAnyOther) {
+  const auto parsed = parse_diag_args({"ebpf_diag", "--user", "root", "--check", "user.subject"});
+  ASSERT_TRUE(std::holds_alternative<DiagOptions>(parsed));
+  expect_usage_error(run_diag({"--check", "user.subject"}), "only with --user");
+  // Selected, the row is all there is; not selected, it is left out.
+  const auto only = run_diag({"--json", "--no-probe", "--user", "root", "--check", "user.subject"});
+  ASSERT_EQ(only.exit_code, 0) << only.err;
+  const auto doc = nlohmann::json::parse(only.out);
+  ASSERT_EQ(doc.at("checks").size(), 1U);
+  EXPECT_EQ(doc.at("checks")[0].at("id"), "user.subject");
+  const auto other = nlohmann::json::parse(
+      run_diag({"--json", "--no-probe", "--user", "root", "--check", "kernel.release"}).out);
+  ASSERT_EQ(other.at("checks").size(), 1U);
+  EXPECT_EQ(other.at("checks")[0].at("id"), "kernel.release");
 }
 
 TEST_F(EbpfDiagCli, UsageErrorsExitTwoWithOneLine) {
