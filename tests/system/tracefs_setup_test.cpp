@@ -467,6 +467,19 @@ TEST_F(TracefsSetupSystem, RefusesClearlyWhenNotRoot) {
   EXPECT_NE(slurp(dir_ + "/out").find("must run as root"), std::string::npos) << slurp(dir_ + "/out");
 }
 
+// A mistyped command is named as one, not reported as a missing command.
+TEST(TracefsSetupCommandLine, UnknownCommandAndStrayArgumentsAreNamed) {
+  const auto bogus = shell(kTool + " bogus");
+  EXPECT_EQ(bogus.exit_code, 2);
+  EXPECT_EQ(bogus.output, "tracefs-setup: unknown command 'bogus' (one of plan, apply, status, revert; see --help)\n");
+  const auto none = shell(kTool);
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_EQ(none.output, "tracefs-setup: a command is required (one of plan, apply, status, revert; see --help)\n");
+  const auto stray = shell(kTool + " plan stray");
+  EXPECT_EQ(stray.exit_code, 2);
+  EXPECT_EQ(stray.output, "tracefs-setup: unexpected argument 'stray' (see --help)\n");
+}
+
 TEST_F(TracefsSetupSystem, SystemdAnalyzeVerifiesTheUnits) {
   if (shell("command -v systemd-analyze").exit_code != 0) GTEST_SKIP() << "systemd-analyze is not installed";
   const std::string units = dir_ + "/units";

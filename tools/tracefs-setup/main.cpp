@@ -53,7 +53,9 @@ int run(int argc, char** argv) {
   using bpfready::SetupAction;
   CLI::App app{kDescription, "tracefs-setup"};
   app.set_version_flag("--version", std::string("tracefs-setup ") + BPFREADY_VERSION);
-  app.require_subcommand(1);
+  // Checked after parsing, so that a mistyped command is named as such.
+  app.require_subcommand(0, 1);
+  app.allow_extras();
   bpfready::SetupCommand command;
   app.add_option("--root", command.root, "write files (and accounts) under this directory instead of / "
                                          "(images, packaging); the running kernel is left alone")
@@ -77,8 +79,24 @@ int run(int argc, char** argv) {
     std::cerr << "tracefs-setup: " << bpfready::escape_for_terminal(e.what()) << " (see --help)\n";
     return bpfready::kExitFailure;
   }
+  bool chosen = false;
   for (const auto& [subcommand, action] : actions) {
     if (subcommand->parsed()) command.action = action;
+    chosen = chosen || subcommand->parsed();
+  }
+  const auto extras = app.remaining(true);
+  if (!chosen || !extras.empty()) {
+    const std::string commands = " (one of plan, apply, status, revert; see --help)";
+    if (chosen) {
+      std::cerr << "tracefs-setup: unexpected argument '" << bpfready::escape_for_terminal(extras.front())
+                << "' (see --help)\n";
+    } else if (!extras.empty()) {
+      std::cerr << "tracefs-setup: unknown command '" << bpfready::escape_for_terminal(extras.front()) << "'"
+                << commands << "\n";
+    } else {
+      std::cerr << "tracefs-setup: a command is required" << commands << "\n";
+    }
+    return bpfready::kExitFailure;
   }
   return bpfready::run_tracefs_setup(command, std::cout, std::cerr);
 }
