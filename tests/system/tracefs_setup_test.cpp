@@ -480,6 +480,18 @@ TEST(TracefsSetupCommandLine, UnknownCommandAndStrayArgumentsAreNamed) {
   EXPECT_EQ(stray.output, "tracefs-setup: unexpected argument 'stray' (see --help)\n");
 }
 
+// plan and status only read: an ordinary user may run them.
+TEST_F(TracefsSetupSystem, PlanAndStatusWorkForAnyUser) {
+  for (const char* action : {"plan", "status"}) {
+    SCOPED_TRACE(action);
+    const auto run = shell("setpriv --reuid=65534 --regid=65534 --clear-groups " + kTool + " " + action +
+                           (std::string(action) == "plan" ? " --binary /bin/true" : ""));
+    EXPECT_EQ(run.output.find("must run as root"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find(std::string("tracefs-setup ") + action), std::string::npos) << run.output;
+    EXPECT_NE(run.exit_code, 2) << run.output;
+  }
+}
+
 TEST_F(TracefsSetupSystem, SystemdAnalyzeVerifiesTheUnits) {
   if (shell("command -v systemd-analyze").exit_code != 0) GTEST_SKIP() << "systemd-analyze is not installed";
   const std::string units = dir_ + "/units";
