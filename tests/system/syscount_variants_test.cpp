@@ -2,9 +2,15 @@
 // exactly (the typed tp_btf programs and the untyped raw_tp fallback, which
 // learns about tasks differently), the drop counters that must stay zero,
 // and the switch that picks a variant.
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -91,6 +97,54 @@ TEST_P(SyscountVariants, FollowsAProcessTree) {
   std::sort(makers.begin(), makers.end());
   EXPECT_EQ(makers, (std::vector<std::uint64_t>{40, 60}));
   EXPECT_EQ(doc["dropped"]["children"], 0);
+}
+
+// Forks (in the test, untracked) until a child gets PID, which must be
+// free: /proc/sys/kernel/ns_last_pid names the PID the next fork is given
+// after, and other processes of the host may take it first. The child makes
+// CALLS getppid calls and exits; true when it had PID.
+bool reuse_pid(pid_t pid, int calls) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    {
+      std::ofstream last("/proc/sys/kernel/ns_last_pid");
+      last << pid - 1;
+    }
+    const pid_t child = fork();
+    if (child == 0) {
+      if (getpid() == pid) {
+        for (int i = 0; i < calls; ++i) syscall(SYS_getppid);
+      }
+      _exit(0);
+    }
+    waitpid(child, nullptr, 0);
+    if (child == pid) return true;
+  }
+  return false;
+}
+
+// A traced child exits and its PID is given to a process nobody traces:
+// that process is not counted (the raw_tp variant must see the PID reused
+// without reading signal->live).
+TEST_P(SyscountVariants, AReusedPidIsNotCounted) {
+  const std::string pid_file = temp_path(".pid");
+  Background traced(syscount_argv(
+      {"--json", "--", "/bin/sh", "-c",
+       maker_path() + " loop 7 > /dev/null & echo $! > " + pid_file + "; wait; read line; exit 0"}));
+  pid_t child = 0;
+  ASSERT_TRUE(wait_until([&] {
+    std::istringstream(slurp(pid_file)) >> child;
+    return child > 0 && access(("/proc/" + std::to_string(child)).c_str(), F_OK) != 0;
+  })) << traced.err();
+  std::remove(pid_file.c_str());
+  const bool reused = reuse_pid(child, 1000);
+  traced.close_stdin();
+  ASSERT_EQ(traced.wait(), 0) << traced.err();
+  if (!reused) GTEST_SKIP() << "PID " << child << " was taken by another process of the host";
+  auto doc = nlohmann::json::parse(traced.out(), nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << traced.out() << traced.err();
+  const auto getppid = counts_from_json(doc)["getppid"].count;
+  EXPECT_GE(getppid, 7u);
+  EXPECT_LT(getppid, 1000u) << "the process that reused PID " << child << " was counted";
 }
 
 TEST_P(SyscountVariants, VerboseSaysWhichProgramsAreLoaded) {
