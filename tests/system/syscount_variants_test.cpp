@@ -2,6 +2,10 @@
 // exactly (the typed tp_btf programs and the untyped raw_tp fallback, which
 // learns about tasks differently), the drop counters that must stay zero,
 // and the switch that picks a variant.
+#include <linux/bpf.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +13,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <iterator>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -145,6 +151,39 @@ TEST_P(SyscountVariants, AReusedPidIsNotCounted) {
   const auto getppid = counts_from_json(doc)["getppid"].count;
   EXPECT_GE(getppid, 7u);
   EXPECT_LT(getppid, 1000u) << "the process that reused PID " << child << " was counted";
+}
+
+// Makes bpf(BPF_MAP_LOOKUP_ELEM) and bpf(BPF_MAP_LOOKUP_BATCH) fail with
+// EPERM in this process and what it runs, as kernels before 5.19 do for a
+// process without CAP_BPF while kernel.unprivileged_bpf_disabled is set.
+bool refuse_map_reads() {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_bpf, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, BPF_MAP_LOOKUP_ELEM, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, BPF_MAP_LOOKUP_BATCH, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+  };
+  sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+  return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+}
+
+// Counters that cannot be read are an error: no report of zeros, exit 2,
+// and nothing left loaded, even with a command.
+TEST_P(SyscountVariants, UnreadableCountersAreAnErrorNotZeros) {
+  const std::string report = temp_path(".json");
+  auto result = run(syscount_argv({"--json", "-o", report, "--", maker_path()}), true,
+                    [] { if (!refuse_map_reads()) _exit(125); });
+  EXPECT_EQ(result.status, 2) << result.err;
+  EXPECT_EQ(line_count(result.err), 1u) << result.err;
+  EXPECT_NE(result.err.find("syscount: no report: cannot read the syscall counters"),
+            std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("5.19"), std::string::npos) << result.err;
+  EXPECT_EQ(slurp(report), "") << "a report was written";
+  std::remove(report.c_str());
 }
 
 TEST_P(SyscountVariants, VerboseSaysWhichProgramsAreLoaded) {
