@@ -151,7 +151,8 @@ TEST_F(SyscountPrivilege, UserWithFileCapsCountsACommandThatHoldsNoCapability) {
   }
   // Both variants of the programs need the same two capabilities.
   for (const std::string flavour : {"tp_btf", "raw_tp"}) {
-    const std::string report = out_dir_ + "/user-" + flavour + ".json";
+    std::string report = out_dir_ + "/user-";
+    report += flavour + ".json";
     auto result = run_as_user({dir_ + "/syscount", "--flavour", flavour, "--json", "--errors", "-o",
                                report, "--", "/bin/cat", "/proc/self/status"});
     ASSERT_EQ(result.status, 0) << flavour << ": " << result.err;
