@@ -102,6 +102,9 @@ for ((round = 0; round < runs; round++)); do
   keep sc_errors "$(one "$syscount" --errors -o /dev/null -- "${loop[@]}")"
   keep sc_latency "$(one "$syscount" --latency -o /dev/null -- "${loop[@]}")"
   keep sc_both "$(one "$syscount" --errors --latency --by-thread -o /dev/null -- "${loop[@]}")"
+  # The fallback for kernels without typed tracepoints, forced here.
+  keep sc_raw "$(one "$syscount" --flavour raw_tp -o /dev/null -- "${loop[@]}")"
+  keep sc_raw_latency "$(one "$syscount" --flavour raw_tp --latency -o /dev/null -- "${loop[@]}")"
 
   start_tracer "Tracing" stdbuf -oL "$libbpf_syscount"
   keep lt "$(one "${loop[@]}")"
@@ -118,6 +121,11 @@ for ((round = 0; round < runs; round++)); do
   # Ending the traced command ends syscount.
   pkill -P "$tracer" -x sleep 2>/dev/null || true
   stop_tracer
+
+  start_tracer "" "$syscount" --flavour raw_tp -o /dev/null -- sleep 600
+  keep unrelated_raw "$(one "${loop[@]}")"
+  pkill -P "$tracer" -x sleep 2>/dev/null || true
+  stop_tracer
 done
 
 base=${best[base]}
@@ -127,11 +135,14 @@ row sc "syscount (default)" "${best[sc]}"
 row sc_errors "syscount --errors" "${best[sc_errors]}"
 row sc_latency "syscount --latency" "${best[sc_latency]}"
 row sc_both "syscount --errors --latency --by-thread" "${best[sc_both]}"
+row sc_raw "syscount --flavour raw_tp (the fallback)" "${best[sc_raw]}"
+row sc_raw_latency "syscount --flavour raw_tp --latency" "${best[sc_raw_latency]}"
 row lt "libbpf-tools syscount" "${best[lt]}"
 row lt_latency "libbpf-tools syscount -L" "${best[lt_latency]}"
 row bpftrace "bpftrace: count by syscall id, /pid == cpid/" "${best[bpftrace]}"
 row strace "strace -f -c (N=$strace_n)" "${best[strace]}"
 row unrelated "unrelated process, syscount tracing another" "${best[unrelated]}"
+row unrelated_raw "unrelated process, raw_tp syscount tracing another" "${best[unrelated_raw]}"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "n/a"; else printf "%.2f", a / b }'; }
 echo
 echo "ratios (ns added / ns added by libbpf-tools syscount, same run):"

@@ -15,6 +15,10 @@ packages=(
   libbpf-tools bpftrace hyperfine
   # fuzzing (setup/fuzz.sh): libFuzzer and the sanitizer runtimes of clang 14
   libclang-rt-14-dev
+  # kernel matrix (setup/test-kernels.sh): qemu boots Debian's kernel packages,
+  # busybox-static is the guest's init and shell helpers, e2fsprogs builds the
+  # guest's ext4 image (mke2fs -d), kmod resolves module dependencies (depmod -b)
+  qemu-system-x86 busybox-static e2fsprogs kmod
 )
 
 missing=()

@@ -8,12 +8,15 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <bpf/bpf.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <random>
 
+#include "libcheck/common/creds.h"
 #include "support/syscount.h"
+#include "tools/syscount/privs.h"
 
 using namespace syscount_test;
 namespace fs = std::filesystem;
@@ -146,25 +149,30 @@ TEST_F(SyscountPrivilege, UserWithFileCapsCountsACommandThatHoldsNoCapability) {
   } else {
     RecordProperty("tracefs_mode", "not the default 0700 on this host");
   }
-  const std::string report = out_dir_ + "/user.json";
-  auto result = run_as_user({dir_ + "/syscount", "--json", "--errors", "-o", report, "--",
-                             "/bin/cat", "/proc/self/status"});
-  ASSERT_EQ(result.status, 0) << result.err;
-  auto status = status_fields(result.out);
-  expect_no_capabilities(status, "the command");
-  expect_is_the_user(status);
+  // Both variants of the programs need the same two capabilities.
+  for (const std::string flavour : {"tp_btf", "raw_tp"}) {
+    std::string report = out_dir_ + "/user-";
+    report += flavour + ".json";
+    auto result = run_as_user({dir_ + "/syscount", "--flavour", flavour, "--json", "--errors", "-o",
+                               report, "--", "/bin/cat", "/proc/self/status"});
+    ASSERT_EQ(result.status, 0) << flavour << ": " << result.err;
+    auto status = status_fields(result.out);
+    expect_no_capabilities(status, "the command");
+    expect_is_the_user(status);
 
-  struct stat meta {};
-  ASSERT_EQ(stat(report.c_str(), &meta), 0);
-  EXPECT_EQ(meta.st_uid, uid_) << "-o is created as the user";
-  auto doc = nlohmann::json::parse(slurp(report), nullptr, false);
-  ASSERT_TRUE(doc.is_object());
-  auto counts = counts_from_json(doc);
-  EXPECT_EQ(counts["execve"].count, 1u);
-  EXPECT_EQ(counts["exit_group"].count, 1u);
-  EXPECT_GE(counts["read"].count, 1u);
-  EXPECT_GE(counts["write"].count, 1u);
-  EXPECT_EQ(doc["exit_status"], 0);
+    struct stat meta {};
+    ASSERT_EQ(stat(report.c_str(), &meta), 0);
+    EXPECT_EQ(meta.st_uid, uid_) << "-o is created as the user";
+    auto doc = nlohmann::json::parse(slurp(report), nullptr, false);
+    ASSERT_TRUE(doc.is_object());
+    EXPECT_EQ(doc["programs"], flavour);
+    auto counts = counts_from_json(doc);
+    EXPECT_EQ(counts["execve"].count, 1u) << flavour;
+    EXPECT_EQ(counts["exit_group"].count, 1u) << flavour;
+    EXPECT_GE(counts["read"].count, 1u) << flavour;
+    EXPECT_GE(counts["write"].count, 1u) << flavour;
+    EXPECT_EQ(doc["exit_status"], 0);
+  }
 }
 
 TEST_F(SyscountPrivilege, SyscountHoldsNoCapabilityAfterAttaching) {
@@ -217,6 +225,44 @@ TEST_F(SyscountPrivilege, UserNamedPathIsOpenedOnlyAfterDroppingPrivileges) {
   ASSERT_NE(setresuid_at, 0u) << "no setresuid to the user";
   EXPECT_LT(setresuid_at, open_at);
   EXPECT_LT(last_capset_at, open_at);
+}
+
+// Where the kernel gates map reads (before 5.19 with
+// kernel.unprivileged_bpf_disabled set), syscount keeps CAP_BPF permitted
+// and raises it around its reads. Proven here on any kernel, as sudo would
+// run it: after the drop the capability is only permitted; raised, a bpf()
+// command that needs it works; lowered again, it is refused.
+TEST_F(SyscountPrivilege, CapabilityKeptForReadsIsRaisedOnlyAroundThem) {
+  const bool gated = slurp("/proc/sys/kernel/unprivileged_bpf_disabled").rfind('0', 0) != 0;
+  const pid_t child = fork();
+  if (child == 0) {
+    bpfready::RealUser user{uid_, gid_, {gid_}, user_, /*switch_ids=*/true};
+    auto map_create = [] {
+      const int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, nullptr, 4, 4, 1, nullptr);
+      if (fd >= 0) close(fd);
+      return fd >= 0;
+    };
+    if (!bpfready::become_real_user(user, CAP_BPF)) _exit(10);
+    const auto dropped = bpfready::current_capabilities();
+    if (dropped.permitted != (std::uint64_t{1} << CAP_BPF) || dropped.effective != 0 ||
+        dropped.inheritable != 0 || dropped.ambient != 0 || getuid() != uid_) {
+      _exit(11);
+    }
+    if (gated && map_create()) _exit(12);
+    {
+      const bpfready::RaisedCapability raised(CAP_BPF);
+      if (!raised.raised() || !map_create()) _exit(13);
+    }
+    if (bpfready::current_capabilities().effective != 0) _exit(14);
+    if (gated && map_create()) _exit(15);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "10: drop failed, 11: more than CAP_BPF permitted, 12/15: bpf() worked without the raise, "
+         "13: raise failed, 14: raise not undone";
 }
 
 }  // namespace

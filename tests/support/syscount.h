@@ -35,6 +35,12 @@
 
 namespace syscount_test {
 
+// How long a test waits for what normally takes milliseconds (syscount
+// loading, a process ending). Generous, because under qemu's emulation
+// (tests/kernels) everything is 4-17x slower; a wait ends as soon as its
+// event comes, so this costs nothing unless the test fails.
+inline constexpr std::chrono::milliseconds kPatience = std::chrono::seconds(60);
+
 inline std::string syscount_path() { return BPFREADY_BINARY_DIR "/tools/syscount/syscount"; }
 
 // The variant of syscount's programs the running test loads: "tp_btf" or
@@ -146,7 +152,7 @@ inline std::set<std::uint64_t> syscount_program_ids() {
 // loaded after a grace period (another test's syscount may be running).
 inline std::set<std::uint64_t> leaked_since(const std::set<std::uint64_t>& before) {
   std::set<std::uint64_t> leaked;
-  for (int attempt = 0; attempt < 20; ++attempt) {
+  for (int attempt = 0; attempt < 200; ++attempt) {  // up to 20 s: see kPatience
     leaked.clear();
     for (auto id : syscount_program_ids()) {
       if (!before.contains(id)) leaked.insert(id);
@@ -160,7 +166,7 @@ inline std::set<std::uint64_t> leaked_since(const std::set<std::uint64_t>& befor
 // Polls CONDITION every 10 ms until it holds or WITHIN has passed: waiting
 // for something another process does, never a fixed sleep. Its last value.
 inline bool wait_until(const std::function<bool()>& condition,
-                       std::chrono::milliseconds within = std::chrono::seconds(10)) {
+                       std::chrono::milliseconds within = kPatience) {
   const auto deadline = std::chrono::steady_clock::now() + within;
   for (;;) {
     if (condition()) return true;
@@ -179,20 +185,20 @@ inline bool new_programs_loaded(const std::set<std::uint64_t>& before) {
 
 // Waits until a syscount started since BEFORE has loaded its programs.
 inline bool wait_for_new_programs(const std::set<std::uint64_t>& before,
-                                  std::chrono::milliseconds within = std::chrono::seconds(10)) {
+                                  std::chrono::milliseconds within = kPatience) {
   return wait_until([&] { return new_programs_loaded(before); }, within);
 }
 
 // Waits until every syscount program loaded since BEFORE is gone.
 inline bool programs_gone(const std::set<std::uint64_t>& before,
-                          std::chrono::milliseconds within = std::chrono::seconds(10)) {
+                          std::chrono::milliseconds within = kPatience) {
   return wait_until([&] { return !new_programs_loaded(before); }, within);
 }
 
 // Waits until syscount, process PID, holds no capability any more. It drops
 // them right after attaching its programs and registering its targets, so
 // from then on every call of a target is counted. True too if it ended.
-inline bool wait_for_tracking(pid_t pid, std::chrono::milliseconds within = std::chrono::seconds(10)) {
+inline bool wait_for_tracking(pid_t pid, std::chrono::milliseconds within = kPatience) {
   const std::string path = "/proc/" + std::to_string(pid) + "/status";
   return wait_until(
       [&] {
@@ -249,7 +255,7 @@ class Background {
     if (pid_ > 0 && !status_) kill(pid_, signo);
   }
   // The exit status (128+N when killed by signal N) if it ends within WITHIN.
-  std::optional<int> wait(std::chrono::milliseconds within = std::chrono::seconds(10)) {
+  std::optional<int> wait(std::chrono::milliseconds within = kPatience) {
     if (status_ || pid_ <= 0 || pidfd_ < 0) return status_;
     pollfd ready{pidfd_, POLLIN, 0};
     if (poll(&ready, 1, static_cast<int>(within.count())) != 1) return std::nullopt;
@@ -334,7 +340,7 @@ class Fifo {
     return ioctl(reader_, FIONREAD, &bytes) == 0 ? bytes : -1;
   }
   // Everything until the writer closes its end (or WITHIN passes).
-  std::string drain(std::chrono::milliseconds within = std::chrono::seconds(10)) {
+  std::string drain(std::chrono::milliseconds within = kPatience) {
     std::string text;
     char buffer[65536];
     const auto deadline = std::chrono::steady_clock::now() + within;

@@ -176,7 +176,7 @@ TEST_P(SyscountSystem, FollowsExistingProcessAndItsChildren) {
   // capabilities), however long loading takes.
   auto result = run(syscount_argv({"--json", "--errors", "-o", report, "-p", std::to_string(target)}),
                     true, {}, [&](pid_t syscount) {
-                      EXPECT_TRUE(wait_for_tracking(syscount, std::chrono::seconds(120)));
+                      EXPECT_TRUE(wait_for_tracking(syscount));
                       (void)!write(to_target[1], "go\n", 3);
                       close(to_target[1]);
                     });
@@ -195,7 +195,7 @@ TEST_P(SyscountSystem, FollowsExistingProcessAndItsChildren) {
 
 TEST_P(SyscountSystem, SigtermPrintsSummaryAndDetaches) {
   auto result = run(syscount_argv({"--json", "-a"}), false, {}, [](pid_t pid) {
-    EXPECT_TRUE(wait_for_tracking(pid, std::chrono::seconds(120)));
+    EXPECT_TRUE(wait_for_tracking(pid));
     kill(pid, SIGTERM);
   });
   EXPECT_EQ(result.status, 0) << result.err;
@@ -210,10 +210,10 @@ TEST_P(SyscountSystem, SigtermPrintsSummaryAndDetaches) {
 TEST_P(SyscountSystem, IntervalModeWritesJsonLinesOfDeltas) {
   Background traced(syscount_argv({"--json", "-a", "-i", "0.05"}));
   EXPECT_TRUE(wait_until([&] { return traced.ended() || line_count(traced.out()) >= 4; },
-                         std::chrono::seconds(120)))
+                         kPatience))
       << traced.err();
   traced.signal(SIGTERM);
-  ASSERT_EQ(traced.wait(std::chrono::seconds(120)), 0) << traced.err();
+  ASSERT_EQ(traced.wait(), 0) << traced.err();
   std::istringstream lines(traced.out());
   std::vector<nlohmann::json> docs;
   for (std::string line; std::getline(lines, line);) {
@@ -251,8 +251,8 @@ std::string shown(const std::vector<std::string>& args) {
 
 // One line on stderr starting "syscount: ", nothing on stdout.
 void expect_one_error_line(Background& run, int status, const std::string& what) {
-  const auto ended = run.wait(std::chrono::seconds(10));
-  ASSERT_TRUE(ended.has_value()) << what << ": still running after 10 s";
+  const auto ended = run.wait(kPatience);
+  ASSERT_TRUE(ended.has_value()) << what << ": still running after a minute";
   EXPECT_EQ(*ended, status) << what << ": " << run.err();
   const std::string err = run.err();
   EXPECT_EQ(line_count(err), 1u) << what << ": " << err;
@@ -435,7 +435,7 @@ TEST_P(SyscountSystem, TargetGoneWhileAttachingEndsTheRun) {
   ASSERT_TRUE(wait_for_new_programs(before_)) << run.err();
   const pid_t gone = target.pid();
   target.go_and_wait();
-  ASSERT_EQ(run.wait(std::chrono::seconds(15)), 0) << "a gone target was waited for forever";
+  ASSERT_EQ(run.wait(kPatience), 0) << "a gone target was waited for forever";
   auto doc = nlohmann::json::parse(run.out(), nullptr, false);
   ASSERT_TRUE(doc.is_object()) << run.out() << run.err();
   EXPECT_EQ(doc["pids"], nlohmann::json::array({gone}));

@@ -2,9 +2,21 @@
 // exactly (the typed tp_btf programs and the untyped raw_tp fallback, which
 // learns about tasks differently), the drop counters that must stay zero,
 // and the switch that picks a variant.
+#include <linux/bpf.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <iterator>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -91,6 +103,87 @@ TEST_P(SyscountVariants, FollowsAProcessTree) {
   std::sort(makers.begin(), makers.end());
   EXPECT_EQ(makers, (std::vector<std::uint64_t>{40, 60}));
   EXPECT_EQ(doc["dropped"]["children"], 0);
+}
+
+// Forks (in the test, untracked) until a child gets PID, which must be
+// free: /proc/sys/kernel/ns_last_pid names the PID the next fork is given
+// after, and other processes of the host may take it first. The child makes
+// CALLS getppid calls and exits; true when it had PID.
+bool reuse_pid(pid_t pid, int calls) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    {
+      std::ofstream last("/proc/sys/kernel/ns_last_pid");
+      last << pid - 1;
+    }
+    const pid_t child = fork();
+    if (child == 0) {
+      if (getpid() == pid) {
+        for (int i = 0; i < calls; ++i) syscall(SYS_getppid);
+      }
+      _exit(0);
+    }
+    waitpid(child, nullptr, 0);
+    if (child == pid) return true;
+  }
+  return false;
+}
+
+// A traced child exits and its PID is given to a process nobody traces:
+// that process is not counted (the raw_tp variant must see the PID reused
+// without reading signal->live).
+TEST_P(SyscountVariants, AReusedPidIsNotCounted) {
+  const std::string pid_file = temp_path(".pid");
+  Background traced(syscount_argv(
+      {"--json", "--", "/bin/sh", "-c",
+       maker_path() + " loop 7 > /dev/null & echo $! > " + pid_file + "; wait; read line; exit 0"}));
+  pid_t child = 0;
+  ASSERT_TRUE(wait_until([&] {
+    std::istringstream(slurp(pid_file)) >> child;
+    return child > 0 && access(("/proc/" + std::to_string(child)).c_str(), F_OK) != 0;
+  })) << traced.err();
+  std::remove(pid_file.c_str());
+  const bool reused = reuse_pid(child, 1000);
+  traced.close_stdin();
+  ASSERT_EQ(traced.wait(), 0) << traced.err();
+  if (!reused) GTEST_SKIP() << "PID " << child << " was taken by another process of the host";
+  auto doc = nlohmann::json::parse(traced.out(), nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << traced.out() << traced.err();
+  const auto getppid = counts_from_json(doc)["getppid"].count;
+  EXPECT_GE(getppid, 7u);
+  EXPECT_LT(getppid, 1000u) << "the process that reused PID " << child << " was counted";
+}
+
+// Makes bpf(BPF_MAP_LOOKUP_ELEM) and bpf(BPF_MAP_LOOKUP_BATCH) fail with
+// EPERM in this process and what it runs, as kernels before 5.19 do for a
+// process without CAP_BPF while kernel.unprivileged_bpf_disabled is set.
+bool refuse_map_reads() {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_bpf, 0, 3),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, BPF_MAP_LOOKUP_ELEM, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, BPF_MAP_LOOKUP_BATCH, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+  };
+  sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+  return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+}
+
+// Counters that cannot be read are an error: no report of zeros, exit 2,
+// and nothing left loaded, even with a command.
+TEST_P(SyscountVariants, UnreadableCountersAreAnErrorNotZeros) {
+  const std::string report = temp_path(".json");
+  auto result = run(syscount_argv({"--json", "-o", report, "--", maker_path()}), true,
+                    [] { if (!refuse_map_reads()) _exit(125); });
+  EXPECT_EQ(result.status, 2) << result.err;
+  EXPECT_EQ(line_count(result.err), 1u) << result.err;
+  EXPECT_NE(result.err.find("syscount: no report: cannot read the syscall counters"),
+            std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("5.19"), std::string::npos) << result.err;
+  EXPECT_EQ(slurp(report), "") << "a report was written";
+  std::remove(report.c_str());
 }
 
 TEST_P(SyscountVariants, VerboseSaysWhichProgramsAreLoaded) {

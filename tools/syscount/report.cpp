@@ -277,6 +277,37 @@ nlohmann::ordered_json utf8_words(const std::vector<std::string>& words) {
 double fraction(std::uint64_t part, std::uint64_t total) {
   return total ? static_cast<double>(part) / static_cast<double>(total) : 0.0;
 }
+
+// The document around ebpf.syscalls: what was traced, how it ended, what
+// could not be recorded, which programs counted.
+nlohmann::ordered_json document_json(const SyscountReport& report, nlohmann::ordered_json syscalls) {
+  const auto& dropped = report.sample.dropped;
+  nlohmann::ordered_json doc = {
+      {"schema", "bpfready.syscount/1"},
+      {"mode", to_string(report.mode)},
+      {"command", report.mode == TargetMode::command ? utf8_words(report.command)
+                                                     : nlohmann::ordered_json(nullptr)},
+      {"pids", report.pids},
+      {"exit_status", report.exit_status ? nlohmann::ordered_json(*report.exit_status)
+                                         : nlohmann::ordered_json(nullptr)},
+      {"signal", report.signal ? nlohmann::ordered_json(*report.signal) : nlohmann::ordered_json(nullptr)},
+      {"duration_sec", report.duration_sec},
+      {"dropped",
+       {{"breakdown", dropped.breakdown},
+        {"names", dropped.names},
+        {"latency", dropped.latency},
+        {"recursion_misses", dropped.recursion_misses},
+        {"children", dropped.children}}},
+      {"programs", report.programs},
+      {"ebpf", {{"syscalls", std::move(syscalls)}}},
+  };
+  if (report.interval_index) {
+    doc["interval"] = {{"index", *report.interval_index},
+                       {"start_sec", report.interval_start_sec},
+                       {"final", report.final}};
+  }
+  return doc;
+}
 }  // namespace
 
 nlohmann::ordered_json render_syscount_json(const SyscountReport& report, const SyscountReportOptions& options) {
@@ -334,32 +365,7 @@ nlohmann::ordered_json render_syscount_json(const SyscountReport& report, const 
   };
   if (options.by_process) syscalls["by_process"] = tasks_json(false);
   if (options.by_thread) syscalls["by_thread"] = tasks_json(true);
-
-  nlohmann::ordered_json doc = {
-      {"schema", "bpfready.syscount/1"},
-      {"mode", to_string(report.mode)},
-      {"command", report.mode == TargetMode::command ? utf8_words(report.command)
-                                                     : nlohmann::ordered_json(nullptr)},
-      {"pids", report.pids},
-      {"exit_status", report.exit_status ? nlohmann::ordered_json(*report.exit_status)
-                                         : nlohmann::ordered_json(nullptr)},
-      {"signal", report.signal ? nlohmann::ordered_json(*report.signal) : nlohmann::ordered_json(nullptr)},
-      {"duration_sec", report.duration_sec},
-      {"dropped",
-       {{"breakdown", dropped.breakdown},
-        {"names", dropped.names},
-        {"latency", dropped.latency},
-        {"recursion_misses", dropped.recursion_misses},
-        {"children", dropped.children}}},
-      {"programs", report.programs},
-      {"ebpf", {{"syscalls", syscalls}}},
-  };
-  if (report.interval_index) {
-    doc["interval"] = {{"index", *report.interval_index},
-                       {"start_sec", report.interval_start_sec},
-                       {"final", report.final}};
-  }
-  return doc;
+  return document_json(report, std::move(syscalls));
 }
 
 }  // namespace bpfready

@@ -206,6 +206,26 @@ TEST(SyscountText, DroppedEventsAreNeverSilent) {
   auto doc = render_syscount_json(report_of(sample), SyscountReportOptions{});
   EXPECT_EQ(doc["ebpf"]["syscalls"]["dropped_events"], 13);
   EXPECT_EQ(doc["dropped"]["breakdown"], 12);
+
+  sample.dropped.children = 2;
+  EXPECT_NE(render_syscount_text(report_of(sample), SyscountReportOptions{})
+                .find("warning: 2 new processes or threads could not be followed"),
+            std::string::npos);
+  doc = render_syscount_json(report_of(sample), SyscountReportOptions{});
+  EXPECT_EQ(doc["dropped"]["children"], 2);
+  EXPECT_EQ(doc["ebpf"]["syscalls"]["dropped_events"], 15);
+}
+
+TEST(SyscountReport, SaysWhichProgramsCounted) {
+  SyscountReport report = report_of(example());
+  EXPECT_EQ(render_syscount_json(report, SyscountReportOptions{})["programs"], "tp_btf");
+  EXPECT_EQ(render_syscount_text(report, SyscountReportOptions{}).find("raw_tp"), std::string::npos)
+      << "the default programs need no note";
+  report.programs = "raw_tp";
+  EXPECT_EQ(render_syscount_json(report, SyscountReportOptions{})["programs"], "raw_tp");
+  EXPECT_NE(render_syscount_text(report, SyscountReportOptions{})
+                .find("note: counted by syscount's raw_tp programs"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,91 @@
+#!/bin/sh
+# bpfready kernel matrix, guest stage 2, run by busybox init (PID 1, which
+# reaps orphans as systemd would) from the staged root image. Makes the mounts
+# systemd would have made, records the kernel's settings (left at the
+# kernel's defaults: no sysctl file is applied), runs the system tests, the
+# privilege tests and the end-to-end scenario, writes every log as a tar to
+# the results disk (/dev/vdb) and powers the guest off.
+#
+# Settings come from /etc/bpfready-guest.conf, written by the host
+# (tests/kernels/lib.sh): BUILD_DIR, SOURCE_DIR, TEST_TIMEOUT, GTEST_FILTER,
+# RESULTS_DISK.
+set -u
+# shellcheck source=/dev/null # written by the host at staging time
+. /etc/bpfready-guest.conf
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/opt/bpfready-guest/bin
+export HOME=/root LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=dumb
+export BPFREADY_REQUIRE_SYSTEM_TESTS=1
+here=$SOURCE_DIR/tests/kernels/guest
+
+say() { echo "BPFREADY-GUEST: $*" >/dev/console; }
+
+finish() {
+  say "writing results to $RESULTS_DISK"
+  tar -C "$results" -cf "$RESULTS_DISK" . || say "cannot write the results disk"
+  sync
+  say "powering off"
+  reboot -f
+}
+
+mount_fs() {  # TYPE TARGET OPTIONS
+  mkdir -p "$2"
+  mount -t "$1" -o "$3" "$1" "$2" || say "cannot mount $1 on $2"
+}
+
+mount -o remount,rw / 2>/dev/null
+mount_fs proc /proc nosuid,nodev,noexec
+mount_fs sysfs /sys nosuid,nodev,noexec
+mount_fs tmpfs /run nosuid,nodev,mode=0755
+mkdir -p /run/lock && chmod 1777 /run/lock
+# /tmp stays on the root disk, as on Debian 12: a nosuid tmpfs there would
+# void the file capabilities the tests set on copies in /tmp.
+chmod 1777 /tmp
+mount_fs devpts /dev/pts nosuid,noexec,gid=5,mode=0620,ptmxmode=0000
+mount_fs tmpfs /dev/shm nosuid,nodev,mode=1777
+for link in fd:/proc/self/fd stdin:/proc/self/fd/0 stdout:/proc/self/fd/1 stderr:/proc/self/fd/2; do
+  [ -e "/dev/${link%%:*}" ] || ln -sf "${link#*:}" "/dev/${link%%:*}"
+done
+mount_fs cgroup2 /sys/fs/cgroup nosuid,nodev,noexec,nsdelegate
+mount_fs bpf /sys/fs/bpf nosuid,nodev,noexec,mode=0700
+mount_fs securityfs /sys/kernel/security nosuid,nodev,noexec
+mount_fs debugfs /sys/kernel/debug nosuid,nodev,noexec
+mount_fs tracefs /sys/kernel/tracing nosuid,nodev,noexec
+hostname bpfready-guest
+
+results=/run/bpfready-results
+mkdir -p "$results"
+release=$(uname -r)
+say "up: kernel $release"
+
+{
+  echo "release=$release"
+  echo "cmdline=$(cat /proc/cmdline)"
+  for key in kernel/perf_event_paranoid kernel/unprivileged_bpf_disabled kernel/kptr_restrict net/core/bpf_jit_enable; do
+    echo "$key=$(cat "/proc/sys/$key" 2>/dev/null || echo '?')"
+  done
+  echo "tracefs_mode=$(stat -c %a /sys/kernel/tracing)"
+  echo "btf=$(test -e /sys/kernel/btf/vmlinux && echo yes || echo no)"
+  echo "lockdown=$(cat /sys/kernel/security/lockdown 2>/dev/null || echo '?')"
+  echo "cpus=$(nproc)"
+  echo "--- mounts"
+  cat /proc/self/mounts
+} >"$results/env.txt" 2>&1
+
+start=$(date +%s)
+for suite in system_tests privilege_tests; do
+  say "suite $suite"
+  sh "$here/run-gtest.sh" "$BUILD_DIR/tests/$suite" "$results/$suite" "$TEST_TIMEOUT" "$GTEST_FILTER"
+done
+say "scenario"
+sh "$here/scenario.sh" "$results/scenario"
+
+{
+  echo "release=$release"
+  for part in system_tests privilege_tests scenario; do
+    echo "$part=$(cat "$results/$part/counts" 2>/dev/null || echo 'missing')"
+  done
+  echo "filter=$GTEST_FILTER"
+  echo "guest_seconds=$(($(date +%s) - start))"
+} >"$results/summary.txt"
+while read -r line; do say "summary $line"; done <"$results/summary.txt"
+finish
