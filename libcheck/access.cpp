@@ -67,6 +67,16 @@ Prediction fail_at(Prediction p, ProbeStage stage, int errnum, std::string reaso
   return p;
 }
 
+// A version floor that is not met: certain, except on kernels that backport
+// features, where it is a guess and says so.
+Prediction floor_failure(const Snapshot& snap, Prediction p, int errnum, std::string reason, std::string remedy) {
+  if (backports_features(snap)) {
+    p.certain = false;
+    reason += " (Red Hat backports BPF features to older version numbers: only the probe can tell)";
+  }
+  return fail_at(p, ProbeStage::load, errnum, std::move(reason), std::move(remedy));
+}
+
 std::string setcap_remedy(const std::string& binary, std::string_view caps) {
   return shell_command({"sudo", "setcap", std::string(caps) + "=ep", binary.empty() ? "BINARY" : binary});
 }
@@ -79,6 +89,7 @@ std::string tracefs_read_remedy(const Subject& subject, const std::string& binar
   if (!binary.empty()) command += " --binary " + shell_quote(binary);
   return command;
 }
+
 
 }  // namespace
 
@@ -151,6 +162,12 @@ std::optional<Prediction> load_blocked(const Snapshot& snap, const Subject& subj
     return fail_at(p, ProbeStage::load, EINVAL, "kernel " + snap.kernel->str() + " predates raw tracepoints (4.17)",
                    "boot a kernel of version 5.8 or newer");
   }
+  if (!kernel_at_least(snap, floors::kGlobalData)) {
+    return floor_failure(snap, p, EINVAL,
+                   "kernel " + snap.kernel->str() +
+                       " predates BPF global variables (5.2), which the probes and syscount's programs use",
+                   "boot a kernel of version 5.8 or newer");
+  }
 
   // libbpf needs the kernel's BTF before it makes any bpf() call for a typed
   // program, so its absence is the first failure whatever the capabilities.
@@ -172,8 +189,7 @@ std::optional<Prediction> load_blocked(const Snapshot& snap, const Subject& subj
                      setcap_remedy(binary_for_remedy, "cap_bpf,cap_perfmon"));
     }
   } else if (!sys_admin) {
-    if (backports_features(snap)) p.certain = false;
-    return fail_at(p, ProbeStage::load, EPERM,
+    return floor_failure(snap, p, EPERM,
                    "kernel " + (snap.kernel ? snap.kernel->str() : std::string("?")) +
                        " has no CAP_BPF (5.8+); loading needs CAP_SYS_ADMIN",
                    setcap_remedy(binary_for_remedy, "cap_sys_admin"));
@@ -181,8 +197,7 @@ std::optional<Prediction> load_blocked(const Snapshot& snap, const Subject& subj
 
   // The verifier checks the helper after the capabilities.
   if (flavour == ProbeFlavour::tp_btf && !kernel_at_least(snap, floors::kTaskBtfHelper)) {
-    if (backports_features(snap)) p.certain = false;
-    return fail_at(p, ProbeStage::load, EINVAL,
+    return floor_failure(snap, p, EINVAL,
                    "kernel " + snap.kernel->str() + " predates bpf_get_current_task_btf() (5.11), which typed "
                    "programs such as syscount's use",
                    "syscount uses its raw_tp fallback here; other typed tools need kernel 5.11 or newer");

@@ -9,6 +9,9 @@ namespace bpfready::floors {
 
 // BPF_RAW_TRACEPOINT_OPEN: raw_tp programs, which need no tracefs.
 inline constexpr KernelVersion kRawTracepoint{4, 17, 0};
+// BPF global variables (.data, .rodata, .bss maps): the probes and both
+// syscount variants configure their programs through them.
+inline constexpr KernelVersion kGlobalData{5, 2, 0};
 // CAP_BPF and CAP_PERFMON; before this, loading tracing programs needs CAP_SYS_ADMIN.
 inline constexpr KernelVersion kCapBpf{5, 8, 0};
 // bpf_get_current_task_btf(), which typed (tp_btf) programs such as

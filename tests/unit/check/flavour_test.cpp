@@ -37,7 +37,10 @@ const HostExpectation kHosts[] = {
     {"tracefs-group-read", ProbeFlavour::tp_btf, true, true},
     {"custom-6.6-no-btf", ProbeFlavour::raw_tp, false, true},
     {"debian11-5.10", ProbeFlavour::raw_tp, false, true},
-    {"rhel8-4.18", ProbeFlavour::raw_tp, false, true},
+    // Below the global-data floor (5.2) by version: predicted to fail, but
+    // uncertain (Red Hat backports), so syscount still tries and a live
+    // ebpf_diag proves it.
+    {"rhel8-4.18", ProbeFlavour::raw_tp, false, false},
 };
 
 TEST(SyscountFlavour, EveryFixtureHostIsCovered) {
@@ -101,6 +104,13 @@ TEST(SyscountFlavour, RedHatVersionFloorsAreUncertain) {
   const auto typed = predict(snap, subject_from_snapshot(snap), ProbeFlavour::tp_btf, "");
   EXPECT_FALSE(typed.ok);
   EXPECT_FALSE(typed.certain) << "Red Hat backports BPF helpers; only the probe can tell";
+  EXPECT_TRUE(contains(typed.reason, "only the probe can tell")) << typed.reason;
+  for (const auto flavour : kAllProbeFlavours) {
+    const auto p = predict(snap, subject_from_snapshot(snap), flavour, "");
+    EXPECT_FALSE(p.certain) << to_string(flavour) << ": " << p.reason;
+  }
+  const auto raw = predict(snap, subject_from_snapshot(snap), ProbeFlavour::raw_tp, "");
+  EXPECT_TRUE(contains(raw.reason, "global variables (5.2)")) << raw.reason;
   // A probe that works there is then no model mismatch.
   auto proven = snap;
   ProbeOutcome ok;
@@ -112,6 +122,19 @@ TEST(SyscountFlavour, RedHatVersionFloorsAreUncertain) {
   const auto& v = verdict(derive_verdicts(proven, subject_from_snapshot(proven), ""), "tp_btf");
   EXPECT_TRUE(v.ready);
   EXPECT_FALSE(v.mismatch);
+}
+
+TEST(SyscountFlavour, BeforeGlobalDataNothingLoads) {
+  auto snap = load_host("custom-6.6-no-btf");
+  snap.kernel = KernelVersion{5, 1, 0};
+  for (const auto flavour : kAllProbeFlavours) {
+    const auto p = predict(snap, subject_from_snapshot(snap), flavour, "");
+    EXPECT_FALSE(p.ok) << to_string(flavour);
+    EXPECT_TRUE(p.certain) << to_string(flavour);
+    EXPECT_EQ(p.stage, ProbeStage::load);
+  }
+  snap.kernel = KernelVersion{5, 2, 0};
+  EXPECT_TRUE(predict(snap, subject_from_snapshot(snap), ProbeFlavour::raw_tp, "").ok);
 }
 
 TEST(SyscountFlavour, ForcedFlavourIsPredictedAsAsked) {
