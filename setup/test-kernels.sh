@@ -103,6 +103,12 @@ for tool in qemu-system-x86_64 busybox mke2fs depmod modprobe apt-get dpkg cmake
 done
 
 started=$(date +%s)
+# Which package each KERNEL names, before the build, so that a typo fails at once.
+packages=()
+for spec in "${kernels[@]}"; do
+  packages+=("$(kernel_package "$spec")")
+done
+
 note "building in $BUILD_DIR"
 # ccache as the compiler launcher for a new build directory; one configured
 # before (e.g. setup/test.sh's, which CI reuses) keeps its configuration, so
@@ -120,6 +126,7 @@ cmake --build "$BUILD_DIR" -j"$(nproc)" >"$SCRATCH/build.log" 2>&1 || {
   tail -n 40 "$SCRATCH/build.log" >&2
   die "the build failed"
 }
+note "built in $(($(date +%s) - started)) s"
 for binary in tests/system_tests tests/privilege_tests tools/ebpf_diag/ebpf_diag tools/syscount/syscount \
   tests/support/syscount_maker; do
   [ -x "$BUILD_DIR/$binary" ] || die "the build made no $binary"
@@ -131,8 +138,9 @@ exec 9>"$CACHE/.lock"
 flock 9
 declare -A image_of dir_of
 releases=()
-for spec in "${kernels[@]}"; do
-  package=$(kernel_package "$spec")
+for index in "${!kernels[@]}"; do
+  spec=${kernels[$index]}
+  package=${packages[$index]}
   fetch_kernel "$package"
   image_of[$KERNEL_RELEASE]=$KERNEL_IMAGE
   dir_of[$KERNEL_RELEASE]=$KERNEL_DIR
@@ -140,6 +148,7 @@ for spec in "${kernels[@]}"; do
   note "$spec: $package ($KERNEL_RELEASE)"
 done
 flock -u 9
+note "kernels ready after $(($(date +%s) - started)) s"
 
 mkdir -p "$BUILD_DIR/kernels"
 IMAGE=$BUILD_DIR/kernels/rootfs.img
@@ -147,7 +156,7 @@ note "staging the guest root"
 stage_rootfs "$SCRATCH/root"
 make_image "$SCRATCH/root" "$IMAGE"
 rm -rf "$SCRATCH/root"
-note "guest root image: $IMAGE ($(du -m --apparent-size "$IMAGE" | cut -f1) MB), prepared in $(($(date +%s) - started)) s"
+note "guest root image: $IMAGE ($(du -m --apparent-size "$IMAGE" | cut -f1) MB), ready after $(($(date +%s) - started)) s"
 
 # run_guest RELEASE: boots it and writes DIR/result ("PASS|FAIL LINE").
 run_guest() {

@@ -73,7 +73,10 @@ kernel_package() {
     6.12 | 6.12-cloud) pattern='^linux-image-6\.12\.[0-9]+\+deb12-cloud-amd64-unsigned$' ;;
     6.12-amd64 | 6.12-generic) pattern='^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' ;;
     linux-image-*) pattern="^${spec//./\\.}\$" ;;
-    *) die "unknown kernel '$spec' (one of 6.1, 6.1-amd64, 6.12, 6.12-amd64, or a linux-image-* package name)" ;;
+    *)
+      echo "test-kernels: unknown kernel '$spec' (one of 6.1, 6.1-amd64, 6.12, 6.12-amd64, or a linux-image-* package name)" >&2
+      exit 2
+      ;;
   esac
   local package
   package=$(newest_package "$pattern")
