@@ -115,6 +115,14 @@ std::optional<Prediction> tracefs_id_blocked(const Snapshot& snap, const Subject
     return fail_at(p, ProbeStage::tracefs_id, ENOENT, "tracefs is not mounted",
                    "sudo mount -t tracefs nodev /sys/kernel/tracing");
   }
+  // Lockdown at confidentiality refuses every open of a tracefs file
+  // (LOCKDOWN_TRACEFS), whatever the modes and capabilities.
+  if (snap.lockdown == LockdownMode::confidentiality) {
+    return fail_at(p, ProbeStage::tracefs_id, EPERM,
+                   "lockdown=confidentiality refuses every tracefs file, so the event id cannot be read",
+                   "use a raw-tracepoint tool such as syscount, which needs no tracefs (lockdown is a boot "
+                   "policy: only a boot without lockdown=confidentiality lifts it)");
+  }
   for (const auto& fact : snap.tracefs_id_chain) {
     const bool is_id_file = &fact == &snap.tracefs_id_chain.back();
     if (!fact.meta) {
@@ -285,6 +293,9 @@ std::string explain_probe_failure(const ProbeOutcome& outcome, const Snapshot& s
       return "the verifier or kernel rejected the program" + err;
     case ProbeStage::tracefs_id:
       if (outcome.errnum == EACCES) return "the tracefs event id file is not readable by this process" + err;
+      if (outcome.errnum == EPERM && snapshot.lockdown == LockdownMode::confidentiality) {
+        return "lockdown=confidentiality refuses every tracefs file" + err;
+      }
       if (!snapshot.tracefs) return "tracefs is not mounted, so the event id cannot be read" + err;
       return "the tracefs event id could not be read" + err;
     case ProbeStage::perf_event_open:

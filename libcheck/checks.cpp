@@ -473,9 +473,9 @@ CheckResult check_lockdown(const Snapshot& s) {
   }
   if (*s.lockdown == LockdownMode::confidentiality) {
     r = result(Status::warn,
-               "lockdown=confidentiality: BPF helpers that read kernel memory (bpf_probe_read_kernel) are refused, "
-               "so tools that use them (most bcc tools, bpftrace reading kernel structs) fail to load; syscount "
-               "and the probes do not use them");
+               "lockdown=confidentiality: tracefs files cannot be opened, so tracefs tracepoint tools fail, and "
+               "BPF helpers that read kernel memory (bpf_probe_read_kernel) are refused, so tools that use them "
+               "fail to load; syscount needs neither");
   } else {
     r = result(Status::pass, "lockdown=" + std::string(to_string(*s.lockdown)) + " does not restrict tracing programs");
   }

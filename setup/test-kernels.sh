@@ -27,6 +27,7 @@
 #   BPFREADY_KERNELS_GTEST_FILTER  --gtest_filter for the guests' suites (default: all but one
 #                                  kernel-independent test that takes minutes; '*' for all)
 #   BPFREADY_KERNELS_NO_KVM=1      use TCG even where /dev/kvm exists
+#   BPFREADY_KERNELS_APPEND        more kernel parameters for the guests (e.g. lockdown=confidentiality)
 set -euo pipefail
 
 usage() {
@@ -52,7 +53,7 @@ done
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null; then
-    exec sudo --preserve-env=BPFREADY_KERNELS_BUILD_DIR,BPFREADY_KERNEL_CACHE,BPFREADY_KERNELS_JOBS,BPFREADY_KERNELS_TIMEOUT,BPFREADY_KERNELS_TEST_TIMEOUT,BPFREADY_KERNELS_GTEST_FILTER,BPFREADY_KERNELS_NO_KVM \
+    exec sudo --preserve-env=BPFREADY_KERNELS_BUILD_DIR,BPFREADY_KERNEL_CACHE,BPFREADY_KERNELS_JOBS,BPFREADY_KERNELS_TIMEOUT,BPFREADY_KERNELS_TEST_TIMEOUT,BPFREADY_KERNELS_GTEST_FILTER,BPFREADY_KERNELS_NO_KVM,BPFREADY_KERNELS_APPEND \
       "$0" "$@"
   fi
   echo "test-kernels: needs root (to stage root-owned files for the guest); run it as root" >&2
@@ -72,6 +73,9 @@ BOOT_TIMEOUT=${BPFREADY_KERNELS_TIMEOUT:-1200}
 TEST_TIMEOUT=${BPFREADY_KERNELS_TEST_TIMEOUT:-300}
 GTEST_FILTER=${BPFREADY_KERNELS_GTEST_FILTER:-$DEFAULT_GTEST_FILTER}
 [[ $GTEST_FILTER =~ ^[][A-Za-z0-9_.*?:/-]+$ ]] || die "BPFREADY_KERNELS_GTEST_FILTER holds characters a gtest filter does not: '$GTEST_FILTER'"
+KERNEL_APPEND=${BPFREADY_KERNELS_APPEND:-}
+[[ -z $KERNEL_APPEND || $KERNEL_APPEND =~ ^[A-Za-z0-9_.,=-]+( [A-Za-z0-9_.,=-]+)*$ ]] ||
+  die "BPFREADY_KERNELS_APPEND must be kernel parameters such as 'lockdown=confidentiality', not '$KERNEL_APPEND'"
 GUEST_CPUS=2
 GUEST_MEMORY=2G
 for number in JOBS BOOT_TIMEOUT TEST_TIMEOUT; do

@@ -7,7 +7,7 @@
 #   make_image STAGE IMAGE      an ext4 image of that tree (mke2fs -d)
 #   boot_kernel DIR             boots one kernel under qemu and collects its results
 # The caller sets SOURCE_DIR, BUILD_DIR, CACHE, SCRATCH, IMAGE, TEST_TIMEOUT,
-# GTEST_FILTER, BOOT_TIMEOUT, GUEST_CPUS and GUEST_MEMORY.
+# GTEST_FILTER, BOOT_TIMEOUT, GUEST_CPUS, GUEST_MEMORY and KERNEL_APPEND.
 # Nothing here installs a package or writes outside the build directory,
 # the kernel cache and a scratch directory the caller removes.
 
@@ -368,7 +368,7 @@ boot_kernel() {
     -nodefaults -no-user-config -display none -nic none -no-reboot \
     -serial "file:$dir/console.log" \
     -kernel "$KERNEL_IMAGE" -initrd "$dir/initramfs.gz" \
-    -append "console=ttyS0 panic=-1 loglevel=4 rdinit=/init" \
+    -append "console=ttyS0 panic=-1 loglevel=4 rdinit=/init${KERNEL_APPEND:+ $KERNEL_APPEND}" \
     -drive "file=${IMAGE:?},format=raw,if=virtio,snapshot=on,cache=unsafe" \
     -drive "file=$dir/results.img,format=raw,if=virtio" \
     >"$dir/qemu.log" 2>&1 </dev/null &

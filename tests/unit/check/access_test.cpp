@@ -199,10 +199,23 @@ TEST(PredictParanoid, CapSysAdminPassesTheRestriction) {
 }
 
 TEST(PredictParanoid, ThreeOnDebianWithTheRestrictionPatch) {
-  const auto snap = load_host("lockdown-confidentiality");  // Debian 6.1, paranoid 3
+  auto snap = load_host("lockdown-confidentiality");  // Debian 6.1, paranoid 3
+  snap.lockdown = LockdownMode::none;                   // which would stop tracefs first
   const auto p = predict(snap, tracefs_reader(), ProbeFlavour::perf_tp, kBinary);
   EXPECT_FALSE(p.ok);
   EXPECT_EQ(p.stage, ProbeStage::perf_event_open);
+}
+
+TEST(PredictLockdown, ConfidentialityRefusesTracefsButNotRawTracepoints) {
+  const auto snap = load_host("lockdown-confidentiality");
+  const auto root = subject_from_snapshot(snap);
+  const auto perf = predict(snap, root, ProbeFlavour::perf_tp, kBinary);
+  EXPECT_FALSE(perf.ok);
+  EXPECT_EQ(perf.stage, ProbeStage::tracefs_id);
+  EXPECT_EQ(perf.errnum, EPERM);
+  EXPECT_TRUE(contains(perf.reason, "lockdown=confidentiality")) << perf.reason;
+  EXPECT_TRUE(predict(snap, root, ProbeFlavour::tp_btf, kBinary).ok);
+  EXPECT_TRUE(predict(snap, root, ProbeFlavour::raw_tp, kBinary).ok);
 }
 
 TEST(PredictParanoid, TracefsIsCheckedBeforePerfEventOpen) {

@@ -135,7 +135,7 @@ INSTANTIATE_TEST_SUITE_P(
         Expectation{"lockdown-confidentiality", "lockdown.mode", W},
         Expectation{"lockdown-confidentiality", "sysctl.perf_event_paranoid", W},
         Expectation{"lockdown-confidentiality", "caps.effective", P},
-        Expectation{"lockdown-confidentiality", "tracefs.event_id", P},
+        Expectation{"lockdown-confidentiality", "tracefs.event_id", F},
 
         Expectation{"unpriv-bpf-enabled", "sysctl.unprivileged_bpf_disabled", W},
         Expectation{"unpriv-bpf-enabled", "sysctl.kptr_restrict", W},
@@ -605,7 +605,8 @@ TEST(SecurityChecks, Lockdown) {
   EXPECT_TRUE(contains(r.reason, "confidentiality"));
   // syscount's programs read task fields with plain BTF loads, never
   // bpf_probe_read_kernel, so the check must not say lockdown stops it.
-  EXPECT_TRUE(contains(r.reason, "syscount and the probes do not use them")) << r.reason;
+  EXPECT_TRUE(contains(r.reason, "syscount needs neither")) << r.reason;
+  EXPECT_TRUE(contains(r.reason, "tracefs files cannot be opened")) << r.reason;
   EXPECT_FALSE(contains(r.reason, "syscount's child tracking")) << r.reason;
   EXPECT_EQ(evidence(r, "lockdown"), "confidentiality");
 }
