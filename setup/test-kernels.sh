@@ -160,7 +160,7 @@ note "guest root image: $IMAGE ($(du -m --apparent-size "$IMAGE" | cut -f1) MB),
 
 # run_guest RELEASE: boots it and writes DIR/result ("PASS|FAIL LINE").
 run_guest() {
-  local release=$1 dir=$BUILD_DIR/kernels/$1 began verdict=PASS line counts
+  local release=$1 dir=$BUILD_DIR/kernels/$1 began verdict=PASS line counts trouble
   began=$(date +%s)
   KERNEL_IMAGE=${image_of[$release]}
   if ! boot_kernel "$dir"; then
@@ -169,6 +169,8 @@ run_guest() {
   local wall=$(($(date +%s) - began))
   if [ ! -f "$dir/summary.txt" ]; then
     line="no results: the guest did not boot or finish (see $dir/console.log)"
+    trouble=$(console_trouble "$dir/console.log")
+    [ -z "$trouble" ] || line+="; its kernel said: $trouble"
     verdict=FAIL
   else
     line=""
