@@ -76,7 +76,15 @@ GTEST_FILTER=${BPFREADY_KERNELS_GTEST_FILTER:-$DEFAULT_GTEST_FILTER}
 KERNEL_APPEND=${BPFREADY_KERNELS_APPEND:-}
 [[ -z $KERNEL_APPEND || $KERNEL_APPEND =~ ^[A-Za-z0-9_.,=-]+( [A-Za-z0-9_.,=-]+)*$ ]] ||
   die "BPFREADY_KERNELS_APPEND must be kernel parameters such as 'lockdown=confidentiality', not '$KERNEL_APPEND'"
-GUEST_CPUS=2
+# One vCPU per guest. With two, Debian's 6.1 guest under qemu 7.2's TCG
+# locked up (both vCPUs stuck in the kernel, "soft lockup" on each) in 2 of
+# about 5 runs, each time while ebpf_diag, run as an ordinary user with
+# cap_bpf,cap_perfmon, attached its probes; 6.12 never did. Whether the
+# emulator or the kernel is at fault is not known yet (docs/kernel-matrix.md);
+# the host's native runs cover concurrency on two CPUs. softlockup_panic=1
+# (lib.sh) ends such a guest at once, with its stack traces, instead of at the
+# 20-minute limit.
+GUEST_CPUS=1
 GUEST_MEMORY=2G
 for number in JOBS BOOT_TIMEOUT TEST_TIMEOUT; do
   [[ ${!number} =~ ^[1-9][0-9]*$ ]] || die "$number must be a positive number, not '${!number}'"
@@ -164,7 +172,7 @@ note "guest root image: $IMAGE ($(du -m --apparent-size "$IMAGE" | cut -f1) MB),
 
 # run_guest RELEASE: boots it and writes DIR/result ("PASS|FAIL LINE").
 run_guest() {
-  local release=$1 dir=$BUILD_DIR/kernels/$1 began verdict=PASS line counts
+  local release=$1 dir=$BUILD_DIR/kernels/$1 began verdict=PASS line counts trouble
   began=$(date +%s)
   KERNEL_IMAGE=${image_of[$release]}
   if ! boot_kernel "$dir"; then
@@ -173,6 +181,8 @@ run_guest() {
   local wall=$(($(date +%s) - began))
   if [ ! -f "$dir/summary.txt" ]; then
     line="no results: the guest did not boot or finish (see $dir/console.log)"
+    trouble=$(console_trouble "$dir/console.log")
+    [ -z "$trouble" ] || line+="; its kernel said: $trouble"
     verdict=FAIL
   else
     line=""

@@ -314,6 +314,13 @@ make_image() {
     die "mke2fs -d failed for $image"
 }
 
+# console_trouble CONSOLE_LOG: the first line where the guest kernel
+# reported a bug, a lockup or a panic, if any.
+console_trouble() {
+  grep -m 1 -E 'BUG:|Kernel panic|soft lockup|hard LOCKUP|blocked for more than|detected stalls|Oops' "$1" 2>/dev/null |
+    sed 's/^\[ *[0-9.]*\] //'
+}
+
 # --- booting -----------------------------------------------------------------
 
 # kvm_usable KERNEL_IMAGE INITRAMFS: whether a guest boots under KVM here.
@@ -368,7 +375,7 @@ boot_kernel() {
     -nodefaults -no-user-config -display none -nic none -no-reboot \
     -serial "file:$dir/console.log" \
     -kernel "$KERNEL_IMAGE" -initrd "$dir/initramfs.gz" \
-    -append "console=ttyS0 panic=-1 loglevel=4 rdinit=/init${KERNEL_APPEND:+ $KERNEL_APPEND}" \
+    -append "console=ttyS0 panic=-1 softlockup_panic=1 rdinit=/init${KERNEL_APPEND:+ $KERNEL_APPEND}" \
     -drive "file=${IMAGE:?},format=raw,if=virtio,snapshot=on,cache=unsafe" \
     -drive "file=$dir/results.img,format=raw,if=virtio" \
     >"$dir/qemu.log" 2>&1 </dev/null &
