@@ -28,6 +28,7 @@
 #                                  kernel-independent test that takes minutes; '*' for all)
 #   BPFREADY_KERNELS_NO_KVM=1      use TCG even where /dev/kvm exists
 #   BPFREADY_KERNELS_APPEND        more kernel parameters for the guests (e.g. lockdown=confidentiality)
+#   BPFREADY_KERNELS_CPUS          vCPUs per guest (default 1; see the note at GUEST_CPUS)
 set -euo pipefail
 
 usage() {
@@ -53,7 +54,7 @@ done
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null; then
-    exec sudo --preserve-env=BPFREADY_KERNELS_BUILD_DIR,BPFREADY_KERNEL_CACHE,BPFREADY_KERNELS_JOBS,BPFREADY_KERNELS_TIMEOUT,BPFREADY_KERNELS_TEST_TIMEOUT,BPFREADY_KERNELS_GTEST_FILTER,BPFREADY_KERNELS_NO_KVM,BPFREADY_KERNELS_APPEND \
+    exec sudo --preserve-env=BPFREADY_KERNELS_BUILD_DIR,BPFREADY_KERNEL_CACHE,BPFREADY_KERNELS_JOBS,BPFREADY_KERNELS_TIMEOUT,BPFREADY_KERNELS_TEST_TIMEOUT,BPFREADY_KERNELS_GTEST_FILTER,BPFREADY_KERNELS_NO_KVM,BPFREADY_KERNELS_APPEND,BPFREADY_KERNELS_CPUS \
       "$0" "$@"
   fi
   echo "test-kernels: needs root (to stage root-owned files for the guest); run it as root" >&2
@@ -72,10 +73,15 @@ JOBS=${BPFREADY_KERNELS_JOBS:-2}
 BOOT_TIMEOUT=${BPFREADY_KERNELS_TIMEOUT:-1200}
 TEST_TIMEOUT=${BPFREADY_KERNELS_TEST_TIMEOUT:-300}
 GTEST_FILTER=${BPFREADY_KERNELS_GTEST_FILTER:-$DEFAULT_GTEST_FILTER}
-[[ $GTEST_FILTER =~ ^[][A-Za-z0-9_.*?:/-]+$ ]] || die "BPFREADY_KERNELS_GTEST_FILTER holds characters a gtest filter does not: '$GTEST_FILTER'"
+# A bad setting is a usage error (exit 2), like a bad argument.
+bad_setting() {
+  echo "test-kernels: $*" >&2
+  exit 2
+}
+[[ $GTEST_FILTER =~ ^[][A-Za-z0-9_.*?:/-]+$ ]] || bad_setting "BPFREADY_KERNELS_GTEST_FILTER holds characters a gtest filter does not: '$GTEST_FILTER'"
 KERNEL_APPEND=${BPFREADY_KERNELS_APPEND:-}
 [[ -z $KERNEL_APPEND || $KERNEL_APPEND =~ ^[A-Za-z0-9_.,=-]+( [A-Za-z0-9_.,=-]+)*$ ]] ||
-  die "BPFREADY_KERNELS_APPEND must be kernel parameters such as 'lockdown=confidentiality', not '$KERNEL_APPEND'"
+  bad_setting "BPFREADY_KERNELS_APPEND must be kernel parameters such as 'lockdown=confidentiality', not '$KERNEL_APPEND'"
 # One vCPU per guest. With two, Debian's 6.1 guest under qemu 7.2's TCG
 # locked up (both vCPUs stuck in the kernel, "soft lockup" on each) in 2 of
 # about 5 runs, each time while ebpf_diag, run as an ordinary user with
@@ -83,11 +89,14 @@ KERNEL_APPEND=${BPFREADY_KERNELS_APPEND:-}
 # emulator or the kernel is at fault is not known yet (docs/kernel-matrix.md);
 # the host's native runs cover concurrency on two CPUs. softlockup_panic=1
 # (lib.sh) ends such a guest at once, with its stack traces, instead of at the
-# 20-minute limit.
-GUEST_CPUS=1
+# 20-minute limit. BPFREADY_KERNELS_CPUS=2 brings the second vCPU back, to
+# chase that lockup.
+GUEST_CPUS=${BPFREADY_KERNELS_CPUS:-1}
+[[ $GUEST_CPUS =~ ^[1-8]$ ]] || bad_setting "BPFREADY_KERNELS_CPUS must be 1 to 8, not '$GUEST_CPUS'"
 GUEST_MEMORY=2G
-for number in JOBS BOOT_TIMEOUT TEST_TIMEOUT; do
-  [[ ${!number} =~ ^[1-9][0-9]*$ ]] || die "$number must be a positive number, not '${!number}'"
+for pair in JOBS:BPFREADY_KERNELS_JOBS BOOT_TIMEOUT:BPFREADY_KERNELS_TIMEOUT TEST_TIMEOUT:BPFREADY_KERNELS_TEST_TIMEOUT; do
+  number=${pair%%:*}
+  [[ ${!number} =~ ^[1-9][0-9]*$ ]] || bad_setting "${pair#*:} must be a positive number, not '${!number}'"
 done
 
 SCRATCH=$(mktemp -d /tmp/bpfready-kernels.XXXXXX)
