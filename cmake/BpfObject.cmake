@@ -1,9 +1,10 @@
-# bpf_object(NAME [NO_HEADER])
+# bpf_object(NAME [NO_HEADER] [DEPENDS FILE...])
 #
 # Compiles NAME.bpf.c of the calling folder for the BPF target with clang and
 # turns the object into a libbpf skeleton header with `bpftool gen skeleton`,
 # both at build time. NAME.h, the structs shared with user space, is a
-# dependency unless NO_HEADER says the program shares none. Defines the
+# dependency unless NO_HEADER says the program shares none; DEPENDS names
+# more headers of the folder that NAME.bpf.c includes. Defines the
 # INTERFACE target NAME_skel; linking it puts NAME.skel.h on the include path
 # and pulls in libbpf. The object itself is ${CMAKE_CURRENT_BINARY_DIR}/NAME.bpf.o.
 find_program(BPF_CLANG NAMES clang clang-16 clang-15 clang-14 REQUIRED)
@@ -22,7 +23,7 @@ endif()
 set(BPF_MULTIARCH_INCLUDE /usr/include/${CMAKE_LIBRARY_ARCHITECTURE})
 
 function(bpf_object NAME)
-  cmake_parse_arguments(PARSE_ARGV 1 BPF "NO_HEADER" "" "")
+  cmake_parse_arguments(PARSE_ARGV 1 BPF "NO_HEADER" "" "DEPENDS")
   set(src ${CMAKE_CURRENT_SOURCE_DIR}/${NAME}.bpf.c)
   set(obj ${CMAKE_CURRENT_BINARY_DIR}/${NAME}.bpf.o)
   set(skel ${CMAKE_CURRENT_BINARY_DIR}/${NAME}.skel.h)
@@ -30,6 +31,9 @@ function(bpf_object NAME)
   if(NOT BPF_NO_HEADER)
     list(APPEND deps ${CMAKE_CURRENT_SOURCE_DIR}/${NAME}.h)
   endif()
+  foreach(header IN LISTS BPF_DEPENDS)
+    list(APPEND deps ${CMAKE_CURRENT_SOURCE_DIR}/${header})
+  endforeach()
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
