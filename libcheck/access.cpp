@@ -159,7 +159,7 @@ namespace {
 // Whether loading a program of FLAVOUR fails, in the kernel's order of
 // checks; P carries the flavour and certainty so far.
 std::optional<Prediction> load_blocked(const Snapshot& snap, const Subject& subject, ProbeFlavour flavour,
-                                       const std::string& binary_for_remedy, Prediction p) {
+                                       const std::string& binary_for_remedy, const Prediction& p) {
   const std::uint64_t caps = subject.effective_caps;
   const bool sys_admin = has_cap(caps, kCapSysAdmin);
   if (snap.config_enabled("CONFIG_BPF_SYSCALL") == false) {
