@@ -119,7 +119,8 @@ TEST(SyscountFlavour, RedHatVersionFloorsAreUncertain) {
   ok.stage = ProbeStage::readback;
   ok.detail = "loaded, attached, and counted 1000 of 1000 getppid calls";
   proven.probe_tp_btf = ok;
-  const auto& v = verdict(derive_verdicts(proven, subject_from_snapshot(proven), ""), "tp_btf");
+  const auto verdicts = derive_verdicts(proven, subject_from_snapshot(proven), "");
+  const auto& v = verdict(verdicts, "tp_btf");
   EXPECT_TRUE(v.ready);
   EXPECT_FALSE(v.mismatch);
 }
