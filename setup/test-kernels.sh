@@ -82,15 +82,13 @@ bad_setting() {
 KERNEL_APPEND=${BPFREADY_KERNELS_APPEND:-}
 [[ -z $KERNEL_APPEND || $KERNEL_APPEND =~ ^[A-Za-z0-9_.,=-]+( [A-Za-z0-9_.,=-]+)*$ ]] ||
   bad_setting "BPFREADY_KERNELS_APPEND must be kernel parameters such as 'lockdown=confidentiality', not '$KERNEL_APPEND'"
-# One vCPU per guest. With two, Debian's 6.1 guest under qemu 7.2's TCG
-# locked up (both vCPUs stuck in the kernel, "soft lockup" on each) in 2 of
-# about 5 runs, each time while ebpf_diag, run as an ordinary user with
-# cap_bpf,cap_perfmon, attached its probes; 6.12 never did. Whether the
-# emulator or the kernel is at fault is not known yet (docs/kernel-matrix.md);
-# the host's native runs cover concurrency on two CPUs. softlockup_panic=1
-# (lib.sh) ends such a guest at once, with its stack traces, instead of at the
-# 20-minute limit. BPFREADY_KERNELS_CPUS=2 brings the second vCPU back, to
-# chase that lockup.
+# One vCPU per guest. With two, Debian's 6.1 guest under qemu's TCG locks up
+# while ebpf_diag attaches its probes: both vCPUs stuck at the syscall
+# tracepoint's jump-label site that text_poke_bp rewrites, which points at
+# the emulation (docs/kernel-matrix.md). The host's native runs cover two
+# CPUs. softlockup_panic=1 (lib.sh) ends such a guest at once, with its stack
+# traces, instead of at the 20-minute limit. BPFREADY_KERNELS_CPUS=2 brings
+# the second vCPU back.
 GUEST_CPUS=${BPFREADY_KERNELS_CPUS:-1}
 [[ $GUEST_CPUS =~ ^[1-8]$ ]] || bad_setting "BPFREADY_KERNELS_CPUS must be 1 to 8, not '$GUEST_CPUS'"
 GUEST_MEMORY=2G
