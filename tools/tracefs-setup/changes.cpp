@@ -371,6 +371,10 @@ Expected<Drift> link_drift(SetupSystem& system, const JournalEntry& entry) {
   auto link = system.read_link(entry.target);
   if (!link) return link.error();
   if (!*link || **link != *wanted) return Drift{"the link is gone or changed"};
+  // A link to a deleted file enables nothing.
+  auto target = system.stat(*wanted);
+  if (!target) return target.error();
+  if (!*target) return Drift{"the link points to " + *wanted + ", which is gone"};
   return Drift{};
 }
 

@@ -47,7 +47,10 @@ void add_change_options(CLI::App& command, bpfready::SetupOptions& options) {
                      "profiling binary: root:GROUP 0750 with the capabilities below (repeatable)");
   command.add_flag("--tracefs-read", options.tracefs_read,
                    "also give the group read-only tracefs access (for perf-event tracepoint tools)");
-  command.add_option("--caps", options.caps, "file capabilities for the binaries")->capture_default_str();
+  command.add_option("--caps", options.caps, "file capabilities for the binaries (more than the default needs --force)")
+      ->capture_default_str();
+  command.add_flag("--force", options.force,
+                   "allow --caps beyond cap_bpf,cap_perfmon (near-root for every member of the group)");
 }
 
 int run(int argc, char** argv) {

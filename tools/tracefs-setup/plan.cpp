@@ -21,6 +21,20 @@ using nlohmann::json;
 // Stands for the gid of a group that apply has yet to create.
 constexpr gid_t kGroupToBeCreated = static_cast<gid_t>(-2);
 
+// PATH (absolute on the target) as the running host sees it: under --root
+// the shown commands must act on the image, as apply does, never on the host.
+std::string host_path(const SetupSystem& system, const std::string& path) {
+  if (system.live()) return path;
+  const std::string root = system.root_dir();
+  return (root.size() > 1 && root.back() == '/' ? root.substr(0, root.size() - 1) : root) + path;
+}
+
+// An account command as apply runs it: with --root ROOT under a root.
+std::string account_command(const SetupSystem& system, std::vector<std::string> argv) {
+  if (!system.live()) argv.insert(argv.begin() + 1, {"--root", system.root_dir()});
+  return shell_command(argv);
+}
+
 // The state of PATH that revert would put back: a file's content and mode,
 // a link's target, or absence, plus the directories apply will create.
 Expected<json> path_state(SetupSystem& system, const std::string& path) {
@@ -68,7 +82,8 @@ Expected<void> plan_file(SetupSystem& system, Plan& plan, const std::string& pat
       .after = {{"content", content}, {"mode", 0644}},
       .summary = std::move(summary),
       .why = std::move(why),
-      .command = "install -D -m 0644 /dev/stdin " + shell_quote(path) + " <<'EOF'\n" + content + "EOF"});
+      .command = "install -D -m 0644 /dev/stdin " + shell_quote(host_path(system, path)) + " <<'EOF'\n" + content +
+                 "EOF"});
   return Ok{};
 }
 
@@ -86,8 +101,9 @@ Expected<void> plan_unit_link(SetupSystem& system, Plan& plan) {
       .after = {{"link", target}},
       .summary = "enable " + std::string(kTracefsUnitName) + " (link in sysinit.target.wants)",
       .why = "so that it runs at boot, after tracefs is mounted",
-      .command = "mkdir -p " + shell_quote(std::filesystem::path(path).parent_path().string()) + " && ln -sfn " +
-                 shell_quote(target) + " " + shell_quote(path) + "   # = systemctl enable " +
+      .command = "mkdir -p " + shell_quote(std::filesystem::path(host_path(system, path)).parent_path().string()) +
+                 " && ln -sfn " + shell_quote(target) + " " + shell_quote(host_path(system, path)) +
+                 "   # = systemctl enable " +
                  std::string(kTracefsUnitName)});
   return Ok{};
 }
@@ -133,7 +149,7 @@ Expected<std::optional<GroupRecord>> plan_group(SetupSystem& system, Plan& plan)
       .after = {{"exists", true}},
       .summary = "create the system group " + group_name,
       .why = "only its members may run the profiling binaries (and read tracefs with --tracefs-read)",
-      .command = shell_command({"groupadd", "--system", group_name})});
+      .command = account_command(system, {"groupadd", "--system", group_name})});
   return group;
 }
 
@@ -161,7 +177,7 @@ Expected<void> plan_member(SetupSystem& system, Plan& plan, const std::string& u
       .after = {{"member", true}},
       .summary = "add user " + user_name + " to group " + group_name,
       .why = "members may run the binaries below; it takes effect at the user's next login",
-      .command = shell_command({"gpasswd", "-a", user_name, group_name})});
+      .command = account_command(system, {"gpasswd", "-a", user_name, group_name})});
   return Ok{};
 }
 
@@ -177,7 +193,11 @@ Expected<FileMeta> binary_meta(SetupSystem& system, const std::string& path) {
   if (path.empty() || path[0] != '/') return SysError::plain("binary path '" + shown + "' is not absolute");
   auto meta = system.stat(path);
   if (!meta) return meta.error();
-  if (!*meta) return SysError::plain("binary " + shown + " does not exist");
+  if (!*meta) {
+    if (system.live()) return SysError::plain("binary " + shown + " does not exist");
+    return SysError::plain("binary " + shown + " does not exist in the image (no " +
+                           escape_for_terminal(host_path(system, path)) + ")");
+  }
   if (S_ISLNK((*meta)->mode)) {
     auto link = system.read_link(path);
     return SysError::plain("binary " + shown + " is a symbolic link (to " +
@@ -186,6 +206,29 @@ Expected<FileMeta> binary_meta(SetupSystem& system, const std::string& path) {
   }
   if (!S_ISREG((*meta)->mode)) return SysError::plain("binary " + shown + " is not a regular file");
   return **meta;
+}
+
+// What eBPF profiling tools need, and nothing more (plan.h: kDefaultCaps).
+constexpr std::uint64_t kProfilingCaps = (std::uint64_t{1} << CAP_BPF) | (std::uint64_t{1} << CAP_PERFMON);
+
+std::string caps_why(const std::string& group_name, std::uint64_t mask) {
+  const std::string given = "only group " + group_name + " may execute it, and it gets exactly " + caps_to_text(mask);
+  if ((mask & ~kProfilingCaps) == 0) {
+    return given + " (the kernel's perf-security pattern); raw tracepoints need nothing else";
+  }
+  return given + " (--force: " + caps_to_text(mask & ~kProfilingCaps) +
+         " is beyond what profiling needs and near-root for every member of " + group_name + ")";
+}
+
+// --caps beyond cap_bpf,cap_perfmon hands the whole group more than profiling
+// needs; only --force allows it.
+Expected<void> check_caps_scope(const SetupOptions& options, std::uint64_t mask) {
+  const std::uint64_t extra = mask & ~kProfilingCaps;
+  if (extra == 0 || options.force) return Ok{};
+  return SysError::plain("--caps gives " + caps_to_text(extra) + " beyond " + std::string(kDefaultCaps) +
+                         ": every member of group " + options.group +
+                         " would hold it through these binaries, which is near-root; profiling needs only " +
+                         std::string(kDefaultCaps) + " (give --force to do it anyway)");
 }
 
 Expected<void> plan_binary(SetupSystem& system, Plan& plan, const std::string& path, std::optional<gid_t> gid,
@@ -211,11 +254,11 @@ Expected<void> plan_binary(SetupSystem& system, Plan& plan, const std::string& p
       .summary = "make " + path + " " + wanted + " (was " + std::to_string(meta->uid) + ":" +
                  std::to_string(meta->gid) + " " + mode_text(meta->permissions()) + ", caps " +
                  current_caps->value_or("none") + ")",
-      .why = "only group " + group_name + " may execute it, and it gets exactly " + caps_to_text(caps.mask) +
-             " (the kernel's perf-security pattern); raw tracepoints need nothing else",
-      .command = shell_command({"chown", "root:" + group_name, path}) + " && " +
-                 shell_command({"chmod", mode_text(kBinaryMode), path}) + " && " +
-                 shell_command({"setcap", caps.text, path}) + "   # chown clears capabilities, so setcap comes last"};
+      .why = caps_why(group_name, caps.mask),
+      .command = shell_command({"chown", "root:" + group_name, host_path(system, path)}) + " && " +
+                 shell_command({"chmod", mode_text(kBinaryMode), host_path(system, path)}) + " && " +
+                 shell_command({"setcap", caps.text, host_path(system, path)}) +
+                 "   # chown clears capabilities, so setcap comes last"};
   if (gid) change.after["gid"] = *gid;
   plan.changes.push_back(change);
   return Ok{};
@@ -495,6 +538,7 @@ Expected<Plan> make_plan(SetupSystem& system, const SetupOptions& options) {
   auto caps_text = binary_caps_text(options.caps);
   if (!caps_text) return caps_text.error();
   const BinaryCaps caps{*caps_text, parse_cap_list(options.caps).value_or(0)};
+  if (auto scoped = check_caps_scope(options, caps.mask); !scoped) return scoped.error();
 
   Plan plan{options, {}, {}};
   auto group = plan_group(system, plan);

@@ -35,6 +35,8 @@ struct SetupOptions {
   std::vector<std::string> binaries;  // absolute paths on the target system
   bool tracefs_read = false;
   std::string caps{kDefaultCaps};  // given to every binary, effective and permitted
+  // Allows --caps beyond cap_bpf,cap_perfmon (near-root for the whole group).
+  bool force = false;
 
   [[nodiscard]] nlohmann::json to_json() const;
 };

@@ -308,6 +308,45 @@ TEST(SetupStatus, ReportsDrift) {
   EXPECT_EQ(run_status(system).exit_code, 0) << run_status(system).text;
 }
 
+// The enabling link is judged by what it points to: a link whose unit file
+// was deleted enables nothing.
+TEST(SetupStatus, LinkToADeletedUnitIsDrift) {
+  FakeSystem system;
+  ASSERT_EQ(run_apply(system, tracefs_options()).exit_code, 0);
+  ASSERT_EQ(run_status(system).exit_code, 0);
+  system.files.erase(std::string(kTracefsUnit));
+  const auto outcome = run_status(system);
+  EXPECT_EQ(outcome.exit_code, 1);
+  EXPECT_TRUE(contains(outcome.text, "DRIFTED  enable bpfready-tracefs.service")) << outcome.text;
+  EXPECT_TRUE(contains(outcome.text, "points to " + std::string(kTracefsUnit) + ", which is gone")) << outcome.text;
+}
+
+// Capabilities beyond what raw-tracepoint tools need are near-root for the
+// whole group: refused without --force, and named as such with it.
+TEST(SetupPlan, CapsBeyondBpfAndPerfmonNeedForce) {
+  FakeSystem system;
+  SetupOptions options = basic_options();
+  options.caps = "cap_bpf,cap_perfmon,cap_sys_admin";
+  auto outcome = run_plan(system, options);
+  EXPECT_EQ(outcome.exit_code, kExitFailure);
+  EXPECT_TRUE(contains(outcome.text, "cap_sys_admin")) << outcome.text;
+  EXPECT_TRUE(contains(outcome.text, "--force")) << outcome.text;
+  EXPECT_EQ(run_apply(system, options).exit_code, kExitFailure);
+  EXPECT_EQ(system.mutations, 0);
+
+  options.force = true;
+  outcome = run_plan(system, options);
+  EXPECT_EQ(outcome.exit_code, kExitDone) << outcome.text;
+  EXPECT_FALSE(contains(outcome.text, "perf-security pattern")) << outcome.text;
+  EXPECT_TRUE(contains(outcome.text, "near-root")) << outcome.text;
+
+  // The default set, or a part of it, needs no --force.
+  options = basic_options();
+  options.caps = "cap_perfmon";
+  EXPECT_EQ(run_plan(system, options).exit_code, kExitDone);
+  EXPECT_TRUE(contains(run_plan(system, basic_options()).text, "perf-security pattern"));
+}
+
 TEST(SetupRevert, BinaryRemovedSinceApplyDoesNotBlockTheRest) {
   FakeSystem system;
   const json before = system.state();

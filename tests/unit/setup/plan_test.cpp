@@ -475,6 +475,38 @@ TEST_F(SetupRootFiles, ApplyRefusesABinaryOutsideTheRoot) {
   EXPECT_FALSE(fs::exists(root_ / "var/lib/bpfready"));
 }
 
+// Under --root every shown command acts on the image, as apply does: none
+// of them would change the running host if pasted.
+TEST_F(SetupRootFiles, PlanCommandsActOnTheRoot) {
+  std::ofstream(root_ / "etc/group") << "root:x:0:\n";
+  std::ofstream(root_ / "etc/passwd") << "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n";
+  fs::create_directories(root_ / "usr/bin");
+  std::ofstream(root_ / "usr/bin/syscount") << "ELF";
+  auto system = make_live_system(root_.string());
+  SetupOptions options;
+  options.users = {"alice"};
+  options.binaries = {"/usr/bin/syscount"};
+  options.tracefs_read = true;
+  const auto outcome = run_plan(*system, options);
+  ASSERT_EQ(outcome.exit_code, kExitDone) << outcome.text;
+  const std::string root = root_.string();
+  for (const std::string& wanted :
+       {"groupadd --root " + root + " --system bpfready", "gpasswd --root " + root + " -a alice bpfready",
+        "chown root:bpfready " + root + "/usr/bin/syscount", "setcap cap_perfmon,cap_bpf=ep " + root + "/usr/bin/syscount",
+        "install -D -m 0644 /dev/stdin " + root + "/etc/systemd/system/bpfready-tracefs.service",
+        "ln -sfn /etc/systemd/system/bpfready-tracefs.service " + root +
+            "/etc/systemd/system/sysinit.target.wants/bpfready-tracefs.service"}) {
+    EXPECT_NE(outcome.text.find(wanted), std::string::npos) << wanted << "\n" << outcome.text;
+  }
+  EXPECT_EQ(outcome.text.find("groupadd --system"), std::string::npos) << outcome.text;
+
+  // A binary missing from the image is named where it was looked for.
+  options.binaries = {"/usr/bin/missing"};
+  const auto missing = run_plan(*system, options);
+  EXPECT_EQ(missing.exit_code, kExitFailure);
+  EXPECT_NE(missing.text.find(root + "/usr/bin/missing"), std::string::npos) << missing.text;
+}
+
 // A FIFO, a directory or a huge file as the journal: an error, never a hang.
 TEST_F(SetupRootFiles, JournalMustBeASmallRegularFile) {
   const fs::path journal = root_ / "var/lib/bpfready/tracefs-setup.json";
