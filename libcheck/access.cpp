@@ -58,8 +58,10 @@ bool backports_features(const Snapshot& snap) {
          std::isdigit(static_cast<unsigned char>(snap.kernel_release[at + 3])) != 0;
 }
 
-Prediction fail_at(Prediction p, ProbeStage stage, int errnum, std::string reason, std::string remedy) {
+Prediction fail_at(Prediction p, ProbeStage stage, int errnum, std::string reason, std::string remedy,
+                   Obstacle obstacle = Obstacle::kernel) {
   p.ok = false;
+  p.obstacle = obstacle;
   p.stage = stage;
   p.errnum = errnum;
   p.reason = std::move(reason);
@@ -69,12 +71,13 @@ Prediction fail_at(Prediction p, ProbeStage stage, int errnum, std::string reaso
 
 // A version floor that is not met: certain, except on kernels that backport
 // features, where it is a guess and says so.
-Prediction floor_failure(const Snapshot& snap, Prediction p, int errnum, std::string reason, std::string remedy) {
+Prediction floor_failure(const Snapshot& snap, Prediction p, int errnum, std::string reason, std::string remedy,
+                         Obstacle obstacle = Obstacle::kernel) {
   if (backports_features(snap)) {
     p.certain = false;
     reason += " (Red Hat backports BPF features to older version numbers: only the probe can tell)";
   }
-  return fail_at(p, ProbeStage::load, errnum, std::move(reason), std::move(remedy));
+  return fail_at(p, ProbeStage::load, errnum, std::move(reason), std::move(remedy), obstacle);
 }
 
 std::string setcap_remedy(const std::string& binary, std::string_view caps) {
@@ -113,7 +116,7 @@ std::optional<Prediction> tracefs_id_blocked(const Snapshot& snap, const Subject
   p.flavour = ProbeFlavour::perf_tp;
   if (!snap.tracefs) {
     return fail_at(p, ProbeStage::tracefs_id, ENOENT, "tracefs is not mounted",
-                   "sudo mount -t tracefs nodev /sys/kernel/tracing");
+                   "sudo mount -t tracefs nodev /sys/kernel/tracing", Obstacle::tracefs_unmounted);
   }
   // Lockdown at confidentiality refuses every open of a tracefs file
   // (LOCKDOWN_TRACEFS), whatever the modes and capabilities.
@@ -121,7 +124,8 @@ std::optional<Prediction> tracefs_id_blocked(const Snapshot& snap, const Subject
     return fail_at(p, ProbeStage::tracefs_id, EPERM,
                    "lockdown=confidentiality refuses every tracefs file, so the event id cannot be read",
                    "use a raw-tracepoint tool such as syscount, which needs no tracefs (lockdown is a boot "
-                   "policy: only a boot without lockdown=confidentiality lifts it)");
+                   "policy: only a boot without lockdown=confidentiality lifts it)",
+                   Obstacle::tracefs_lockdown);
   }
   for (const auto& fact : snap.tracefs_id_chain) {
     const bool is_id_file = &fact == &snap.tracefs_id_chain.back();
@@ -131,13 +135,13 @@ std::optional<Prediction> tracefs_id_blocked(const Snapshot& snap, const Subject
         if (*snap.tracefs_id_open) return std::nullopt;
         return fail_at(p, ProbeStage::tracefs_id, EACCES,
                        "cannot read the tracefs event id: " + snap.tracefs_id_open->error().message,
-                       tracefs_read_remedy(subject, binary_for_remedy));
+                       tracefs_read_remedy(subject, binary_for_remedy), Obstacle::tracefs_access);
       }
       if (fact.meta.error().errnum == EACCES) {
         p.certain = false;
         return fail_at(p, ProbeStage::tracefs_id, EACCES,
                        "cannot inspect " + fact.path + " (" + fact.meta.error().message + ")",
-                       tracefs_read_remedy(subject, binary_for_remedy));
+                       tracefs_read_remedy(subject, binary_for_remedy), Obstacle::tracefs_access);
       }
       return fail_at(p, ProbeStage::tracefs_id, ENOENT, fact.path + " does not exist",
                      "use a raw-tracepoint tool such as syscount; this kernel lacks the raw_syscalls events");
@@ -148,7 +152,7 @@ std::optional<Prediction> tracefs_id_blocked(const Snapshot& snap, const Subject
       return fail_at(p, ProbeStage::tracefs_id, EACCES,
                      std::string(is_id_file ? "cannot read " : "cannot enter ") + fact.path + " (mode " + mode +
                          ", uid " + std::to_string(fact.meta->uid) + ", gid " + std::to_string(fact.meta->gid) + ")",
-                     tracefs_read_remedy(subject, binary_for_remedy));
+                     tracefs_read_remedy(subject, binary_for_remedy), Obstacle::tracefs_access);
     }
   }
   return std::nullopt;
@@ -194,13 +198,13 @@ std::optional<Prediction> load_blocked(const Snapshot& snap, const Subject& subj
       std::string missing = !bpf && !perfmon ? "CAP_BPF and CAP_PERFMON" : !bpf ? "CAP_BPF" : "CAP_PERFMON";
       return fail_at(p, ProbeStage::load, EPERM,
                      "loading a tracing program needs CAP_BPF and CAP_PERFMON; missing " + missing,
-                     setcap_remedy(binary_for_remedy, "cap_bpf,cap_perfmon"));
+                     setcap_remedy(binary_for_remedy, "cap_bpf,cap_perfmon"), Obstacle::capabilities);
     }
   } else if (!sys_admin) {
     return floor_failure(snap, p, EPERM,
                    "kernel " + (snap.kernel ? snap.kernel->str() : std::string("?")) +
                        " has no CAP_BPF (5.8+); loading needs CAP_SYS_ADMIN",
-                   setcap_remedy(binary_for_remedy, "cap_sys_admin"));
+                   setcap_remedy(binary_for_remedy, "cap_sys_admin"), Obstacle::capabilities);
   }
 
   // The verifier checks the helper after the capabilities.
@@ -240,7 +244,8 @@ std::optional<Prediction> perf_event_blocked(const Snapshot& snap, const Subject
                      "perf_event_paranoid is " + std::to_string(*paranoid) +
                          " on a kernel that then refuses perf_event_open without CAP_SYS_ADMIN",
                      "sudo sysctl -w kernel.perf_event_paranoid=2   (the least permissive value that works; "
-                     "`tracefs-setup apply --tracefs-read` persists it)");
+                     "`tracefs-setup apply --tracefs-read` persists it)",
+                     Obstacle::paranoid);
     }
   }
   return std::nullopt;

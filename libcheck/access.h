@@ -31,6 +31,18 @@ struct Subject {
 // The current process as the snapshot saw it.
 Subject subject_from_snapshot(const Snapshot& snapshot);
 
+// What stands in the way of a failing prediction, for the fix planner
+// (libcheck/fix_plan.h): what kind of change, if any, can remove it.
+enum class Obstacle {
+  none,               // nothing (ok), or a failure no host change fixes
+  kernel,             // the kernel itself (version, build options, BTF): boot another one
+  capabilities,       // the subject lacks CAP_BPF/CAP_PERFMON (CAP_SYS_ADMIN before 5.8)
+  tracefs_unmounted,  // tracefs is not mounted
+  tracefs_access,     // the tracefs event id is not readable by the subject
+  tracefs_lockdown,   // lockdown=confidentiality refuses tracefs: a boot policy
+  paranoid,           // perf_event_paranoid > 2 on a kernel that then needs CAP_SYS_ADMIN
+};
+
 struct Prediction {
   ProbeFlavour flavour = ProbeFlavour::raw_tp;
   bool ok = false;
@@ -39,6 +51,7 @@ struct Prediction {
   std::string reason;                       // one line
   std::string remedy;                       // exact command(s); empty when ok
   bool certain = true;                      // false when a fact was unknown
+  Obstacle obstacle = Obstacle::none;       // when !ok: what kind of change could fix it
 };
 
 Prediction predict(const Snapshot& snapshot, const Subject& subject, ProbeFlavour flavour,

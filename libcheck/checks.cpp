@@ -297,21 +297,22 @@ CheckResult check_caps_effective(const Snapshot& s) {
   const bool admin = has_cap(c.cap_effective, kCapSysAdmin);
   const bool bpf = has_cap(c.cap_effective, kCapBpf) || admin;
   const bool perfmon = has_cap(c.cap_effective, kCapPerfmon) || admin;
-  const std::string binary = s.binary_path.empty() ? std::string("BINARY") : shell_quote(s.binary_path);
   CheckResult r;
   if (s.kernel && *s.kernel < floors::kCapBpf) {
     // CAP_BPF and CAP_PERFMON do not exist before 5.8.
     r = admin ? result(Status::pass, "CAP_SYS_ADMIN is effective (kernel " + s.kernel->str() + " has no CAP_BPF)")
               : result(Status::fail,
                        "missing CAP_SYS_ADMIN: kernel " + s.kernel->str() + " has no CAP_BPF (5.8+), so loading needs it",
-                       "sudo setcap cap_sys_admin=ep " + binary + "  (or run as root; a 5.8+ kernel needs far less)");
+                       "see the verdicts' fix for the profiling tool (ebpf_diag itself needs no capabilities; "
+                       "a 5.8+ kernel needs far less than CAP_SYS_ADMIN)");
   } else if (bpf && perfmon) {
     r = result(Status::pass, admin ? "CAP_SYS_ADMIN is effective (covers CAP_BPF and CAP_PERFMON)"
                                    : "CAP_BPF and CAP_PERFMON are effective");
   } else {
     const std::string missing = !bpf && !perfmon ? "CAP_BPF and CAP_PERFMON" : !bpf ? "CAP_BPF" : "CAP_PERFMON";
     r = result(Status::fail, "missing " + missing + ": this process cannot load tracing programs",
-               "sudo setcap cap_bpf,cap_perfmon=ep " + binary + "  (or run as root)");
+               "see the verdicts' fix for the profiling tool (ebpf_diag itself needs no capabilities; run it "
+               "with sudo to have the probes prove what root can do)");
   }
   r.evidence = {{"uid", std::to_string(c.uid)},
                 {"euid", std::to_string(c.euid)},
@@ -488,7 +489,9 @@ CheckResult check_lockdown(const Snapshot& s) {
 CheckResult check_probe(const Snapshot& s, ProbeFlavour flavour) {
   const auto& outcome = s.probe(flavour);
   if (!outcome) {
-    return result(Status::skip, s.live ? "probes were not run (--no-probe)" : "probes run only on the live host");
+    if (!s.live) return result(Status::skip, "probes run only on the live host");
+    return result(Status::skip, s.probes_skipped.empty() ? "probes were not run (--no-probe)"
+                                                         : "probes were not run: " + s.probes_skipped);
   }
   CheckResult r;
   if (outcome->ok) {

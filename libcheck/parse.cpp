@@ -196,6 +196,8 @@ std::optional<ProcessCreds> parse_proc_status(std::string_view text) {
       seen |= key == "Uid" ? 1U : 2U;
     } else if (key == "Groups") {
       if (!parse_ids(value, creds.groups)) return std::nullopt;
+    } else if (key == "NoNewPrivs") {
+      creds.no_new_privs = trim(value) == "1";
     } else {
       std::uint64_t* target = key == "CapInh"   ? &creds.cap_inheritable
                               : key == "CapPrm" ? &creds.cap_permitted

@@ -65,6 +65,7 @@ struct ProcessCreds {
   std::uint64_t cap_effective = 0;
   std::uint64_t cap_bounding = 0;
   std::uint64_t cap_ambient = 0;
+  bool no_new_privs = false;  // file capabilities and set-id bits are ignored at exec
 };
 std::optional<ProcessCreds> parse_proc_status(std::string_view text);
 

@@ -34,6 +34,11 @@ const char* errno_name(int errnum) {
 // Host-provided text for JSON, which must be UTF-8: invalid bytes become U+FFFD.
 nlohmann::json text(std::string_view value) { return valid_utf8(value); }
 nlohmann::json text_or_null(const std::string& value) { return value.empty() ? nlohmann::json(nullptr) : text(value); }
+nlohmann::json text_list(const std::vector<std::string>& values) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& value : values) list.push_back(text(value));
+  return list;
+}
 
 }  // namespace
 
@@ -138,7 +143,14 @@ std::string render_text(const Report& report, bool colour, bool verbose) {
       out << "      prediction: " << (v.prediction.ok ? "works" : "fails at " + std::string(to_string(v.prediction.stage)))
           << ", probe: " << (v.proof->ok ? "works" : "fails at " + std::string(to_string(v.proof->stage))) << "\n";
     }
-    if (!v.remedy.empty()) out << "      smallest fix: " << terminal_text(v.remedy) << "\n";
+    if (v.fix_steps.size() == 1) out << "      fix: " << terminal_text(v.fix_steps.front()) << "\n";
+    if (v.fix_steps.size() > 1) {
+      out << "      fix, all of these in order:\n";
+      for (std::size_t i = 0; i < v.fix_steps.size(); ++i) {
+        out << "        " << (i + 1) << ". " << terminal_text(v.fix_steps[i]) << "\n";
+      }
+    }
+    if (!v.no_safe_fix.empty()) out << "      no safe fix: " << terminal_text(v.no_safe_fix) << "\n";
   }
 
   std::size_t findings = 0;
@@ -187,8 +199,7 @@ nlohmann::json check_json(const CheckResult& c) {
 }
 
 nlohmann::json verdict_json(const Verdict& v) {
-  nlohmann::json tools = nlohmann::json::array();
-  for (const auto& tool : v.tools) tools.push_back(text(tool));
+  const nlohmann::json tools = text_list(v.tools);
   return {{"id", text(v.id)},
           {"title", text(v.title)},
           {"tools", tools},
@@ -198,6 +209,8 @@ nlohmann::json verdict_json(const Verdict& v) {
           {"mismatch", v.mismatch},
           {"reason", text(v.reason)},
           {"remedy", text_or_null(v.remedy)},
+          {"fix_steps", text_list(v.fix_steps)},
+          {"no_safe_fix", text_or_null(v.no_safe_fix)},
           {"prediction",
            {{"ok", v.prediction.ok},
             {"stage", v.prediction.ok ? nlohmann::json(nullptr) : nlohmann::json(to_string(v.prediction.stage))},

@@ -69,6 +69,8 @@ struct Snapshot {
   std::optional<ProbeOutcome> probe_tp_btf;
   std::optional<ProbeOutcome> probe_raw_tp;
   std::optional<ProbeOutcome> probe_perf_tp;
+  // Live host, probes not run for a reason other than --no-probe: which.
+  std::string probes_skipped;
 
   // Files that exist but were refused or could not be read: not a regular
   // file, larger than its cap, a gzip bomb, an I/O error. Host path ->

@@ -28,6 +28,20 @@ std::string syscount_title(const Snapshot& snapshot) {
   return "syscount (its raw_tp fallback: the kernel predates 5.11)";
 }
 
+// The steps that make V ready, or why there are none.
+void plan_verdict_fix(Verdict& v, const Snapshot& snapshot, const Subject& subject, const FixContext& fix,
+                      bool for_syscount) {
+  if (v.ready) return;
+  if (v.prediction.ok) {
+    v.no_safe_fix = "the model did not predict this failure, so it knows no fix";
+    return;
+  }
+  FixPlan plan = plan_fix(snapshot, subject, v.flavour, fix, for_syscount);
+  v.remedy = plan.text();
+  v.fix_steps = std::move(plan.steps);
+  v.no_safe_fix = std::move(plan.no_safe_fix);
+}
+
 Verdict judge(const Snapshot& snapshot, const Subject& subject, ProbeFlavour flavour, Prediction prediction) {
   Verdict v;
   v.subject = subject.name;
@@ -43,7 +57,6 @@ Verdict judge(const Snapshot& snapshot, const Subject& subject, ProbeFlavour fla
     v.ready = v.prediction.ok;
     v.reason = "predicted: " + v.prediction.reason;
   }
-  if (!v.ready) v.remedy = v.prediction.remedy;
   if (v.mismatch) {
     v.reason += " (the model predicted " +
                 std::string(v.prediction.ok ? "success" : "failure at " + std::string(to_string(v.prediction.stage))) +
@@ -64,11 +77,11 @@ const std::vector<std::string>& verdict_ids() {
   return ids;
 }
 
-std::vector<Verdict> derive_verdicts(const Snapshot& snapshot, const Subject& subject,
-                                     const std::string& binary_for_remedy) {
+std::vector<Verdict> derive_verdicts(const Snapshot& snapshot, const Subject& subject, const FixContext& fix) {
   std::vector<Verdict> verdicts;
   for (const auto flavour : kAllProbeFlavours) {
-    Verdict v = judge(snapshot, subject, flavour, predict(snapshot, subject, flavour, binary_for_remedy));
+    Verdict v = judge(snapshot, subject, flavour, predict(snapshot, subject, flavour, fix.binary));
+    plan_verdict_fix(v, snapshot, subject, fix, false);
     v.id = std::string(to_string(flavour));
     auto text = flavour_text(flavour);
     v.title = text.title;
@@ -77,8 +90,9 @@ std::vector<Verdict> derive_verdicts(const Snapshot& snapshot, const Subject& su
   }
   // The same decision syscount's pre-flight makes (predict_syscount), so the
   // two can never disagree.
-  const Prediction syscount = predict_syscount(snapshot, subject, binary_for_remedy);
+  const Prediction syscount = predict_syscount(snapshot, subject, fix.binary);
   Verdict v = judge(snapshot, subject, syscount.flavour, syscount);
+  plan_verdict_fix(v, snapshot, subject, fix, true);
   v.id = kSyscountVerdict;
   v.title = syscount_title(snapshot);
   v.tools = {"syscount"};

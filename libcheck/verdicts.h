@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "libcheck/access.h"
+#include "libcheck/fix_plan.h"
 #include "libcheck/probe.h"
 #include "libcheck/snapshot.h"
 
@@ -24,7 +25,9 @@ struct Verdict {
   std::optional<ProbeOutcome> proof;  // the real probe, when it ran
   bool mismatch = false;              // prediction and proof disagree: a model bug
   std::string reason;
-  std::string remedy;
+  std::string remedy;                   // the fix steps as one line (fix_plan.h)
+  std::vector<std::string> fix_steps;   // together they make the verdict ready
+  std::string no_safe_fix;              // when not ready and no change on this host fixes it: why
 };
 
 // The id of the verdict on syscount itself, which rests on the flavour
@@ -34,7 +37,13 @@ inline constexpr const char* kSyscountVerdict = "syscount";
 // Every id derive_verdicts() gives, in its order: the flavours, then syscount.
 const std::vector<std::string>& verdict_ids();
 
-std::vector<Verdict> derive_verdicts(const Snapshot& snapshot, const Subject& subject,
-                                     const std::string& binary_for_remedy);
+std::vector<Verdict> derive_verdicts(const Snapshot& snapshot, const Subject& subject, const FixContext& fix);
+// The same, with fixes for BINARY (the profiling tool the subject runs).
+inline std::vector<Verdict> derive_verdicts(const Snapshot& snapshot, const Subject& subject,
+                                            const std::string& binary) {
+  FixContext fix;
+  fix.binary = binary;
+  return derive_verdicts(snapshot, subject, fix);
+}
 
 }  // namespace bpfready

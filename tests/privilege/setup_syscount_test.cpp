@@ -6,6 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string>
+#include <vector>
+
 #include "support/system.h"
 
 namespace bpfready {
@@ -59,6 +62,52 @@ TEST(SetupThenSyscount, OrdinaryUserCountsWithOnlyRawTracepointCapabilities) {
   EXPECT_EQ(file_state(copy), before);
   EXPECT_NE(run_command("getent group " + group).exit_code, 0) << "revert left the group";
   EXPECT_EQ(run_command("stat -c %a /sys/kernel/tracing").output, "700\n");
+}
+
+// ebpf_diag's fix for a user, run as printed: afterwards the verdicts it
+// was for are proven ready by probes run as that user.
+TEST(SetupThenSyscount, PrintedFixStepsMakeTheVerdictsReady) {
+  BPFREADY_REQUIRE_ROOT();
+  testing::TracefsMounted tracefs;
+  testing::TestUser user;
+  testing::ScratchDir scratch;
+  ASSERT_TRUE(user.ok());
+  const std::string setup = binary_path("tools/tracefs-setup/tracefs-setup");
+  const std::string diag = binary_path("tools/ebpf_diag/ebpf_diag");
+  const std::string copy = scratch.path() + "/syscount";
+  const std::string group = testing::unique_name("bpfr_g");
+  ASSERT_EQ(run_command("cp " + binary_path("tools/syscount/syscount") + " " + copy + " && chmod 0755 " + copy).exit_code, 0);
+  struct RevertOnExit {
+    std::string command;
+    ~RevertOnExit() { run_command(command); }
+  } revert_on_exit{setup + " revert >/dev/null 2>&1"};
+
+  const std::string audit = diag + " --json --user " + user.name() + " --binary " + copy + " 2>/dev/null";
+  const auto before = run_command(audit);
+  ASSERT_FALSE(before.output.empty());
+  const auto verdicts = nlohmann::json::parse(before.output).at("verdicts");
+  std::vector<std::string> steps;
+  for (const auto& verdict : verdicts) {
+    if (verdict.at("id") != "perf_tp" && verdict.at("id") != "syscount") continue;
+    ASSERT_FALSE(verdict.at("ready").get<bool>()) << verdict.dump();
+    ASSERT_TRUE(verdict.at("no_safe_fix").is_null()) << verdict.dump();
+    for (const auto& step : verdict.at("fix_steps")) steps.push_back(step.get<std::string>());
+  }
+  ASSERT_FALSE(steps.empty());
+  for (std::string step : steps) {
+    // As printed, but with this test's own group and tracefs-setup.
+    const std::string apply = "sudo tracefs-setup apply";
+    ASSERT_EQ(step.rfind(apply, 0), 0U) << step;
+    step = setup + " apply --group " + group + step.substr(apply.size());
+    const auto ran = run_command(step + " 2>&1");
+    ASSERT_EQ(ran.exit_code, 0) << step << "\n" << ran.output;
+  }
+  const auto after = nlohmann::json::parse(run_command(audit).output).at("verdicts");
+  for (const auto& verdict : after) {
+    if (verdict.at("id") != "perf_tp" && verdict.at("id") != "syscount") continue;
+    EXPECT_TRUE(verdict.at("ready").get<bool>()) << verdict.dump();
+    EXPECT_TRUE(verdict.at("proof").is_object()) << "ready must be proven by a probe run as the user";
+  }
 }
 
 }  // namespace

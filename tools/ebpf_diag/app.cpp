@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <cerrno>
 #include <cstdlib>
 #include <optional>
@@ -67,15 +68,43 @@ Expected<Target> resolve_user(const DiagOptions& options, Snapshot& snapshot, bo
   if (!found) return found.error();
   Target target{*found, user_subject_row(*found, options.binary, snapshot)};
   auto& row = *target.user_row;
-  if (!run_probes || row.status != Status::pass) return target;
+  if (!run_probes) return target;
+  if (row.status != Status::pass) {
+    snapshot.probes_skipped = row.reason;
+    return target;
+  }
   if (::geteuid() != 0) {
     row.reason += "; not root, so the probes cannot run as " + target.subject.name + " (prediction only)";
+    snapshot.probes_skipped = "only root can run them as " + target.subject.name;
     return target;
   }
   auto outcomes = run_probes_as(target.subject, {.tracefs_dir = snapshot.tracefs_dir(), .trigger_calls = 1000});
   if (!outcomes) return outcomes.error();
   for (auto& outcome : *outcomes) snapshot.probe(outcome.flavour) = std::move(outcome);
   return target;
+}
+
+// Where syscount is, for fixes that give it capabilities: beside ebpf_diag
+// (an installed package), or where packages put it.
+std::string find_syscount(const std::string& diag_binary) {
+  const auto dir = std::filesystem::path(diag_binary).parent_path();
+  for (const auto& candidate : {dir / "syscount", dir.parent_path() / "syscount" / "syscount",
+                                std::filesystem::path("/usr/bin/syscount"), std::filesystem::path("/usr/local/bin/syscount")}) {
+    std::error_code error;
+    if (!diag_binary.empty() && std::filesystem::is_regular_file(candidate, error)) return candidate.string();
+  }
+  return "/usr/bin/syscount";
+}
+
+// What fixes are planned for: the named --binary in --user mode; otherwise
+// the running binary is ebpf_diag itself, which never gets capabilities.
+FixContext fix_context(const DiagOptions& options, const Snapshot& snapshot) {
+  FixContext context;
+  const bool for_user = !options.user.empty();
+  context.binary = for_user ? options.binary : snapshot.binary_path;
+  context.binary_is_diagnostic = !for_user;
+  context.syscount_binary = find_syscount(snapshot.binary_path);
+  return context;
 }
 
 Report build_report(const DiagOptions& options, const SystemRoot& root, const Snapshot& snapshot,
@@ -93,8 +122,7 @@ Report build_report(const DiagOptions& options, const SystemRoot& root, const Sn
   report.required_verdicts = options.required;
   report.selected_checks_only = !options.check_ids.empty();
   if (!report.selected_checks_only) {
-    const bool for_user = !options.user.empty();
-    report.verdicts = derive_verdicts(snapshot, target.subject, for_user ? options.binary : snapshot.binary_path);
+    report.verdicts = derive_verdicts(snapshot, target.subject, fix_context(options, snapshot));
     if (target.user_row) block_verdicts_on_exec(report.verdicts, *target.user_row);
   }
   return report;

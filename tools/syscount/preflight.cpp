@@ -1,5 +1,7 @@
 #include "tools/syscount/preflight.h"
 
+#include "libcheck/fix_plan.h"
+
 namespace bpfready {
 
 namespace {
@@ -30,7 +32,12 @@ Expected<ProbeFlavour> decide_flavour(const Snapshot& snapshot, const Subject& s
   // loading will tell.
   if (!prediction.ok && prediction.certain) {
     std::string text = "cannot trace: " + prediction.reason;
-    if (!prediction.remedy.empty()) text += "\n  fix: " + prediction.remedy;
+    FixContext context;
+    context.binary = binary;
+    context.syscount_binary = binary;
+    const FixPlan fix = plan_fix(snapshot, subject, prediction.flavour, context, /*for_syscount=*/true);
+    for (const auto& step : fix.steps) text += "\n  fix: " + step;
+    if (!fix.no_safe_fix.empty()) text += "\n  no safe fix: " + fix.no_safe_fix;
     return SysError::plain(text);
   }
   return forced.value_or(syscount_flavour(snapshot));

@@ -462,14 +462,14 @@ TEST(RemedyQuoting, ChecksQuoteBinaryAndMountTargets) {
   auto snap = load_host("container-no-tracefs");
   snap.binary_path = kEvil;
   const std::string quoted = kEvilQuoted;
-  EXPECT_EQ(unit::run_one(snap, "caps.effective").remedy,
-            "sudo setcap cap_bpf,cap_perfmon=ep " + quoted + "  (or run as root)");
+  // ebpf_diag never proposes capabilities for itself (the verdicts carry the fix).
+  EXPECT_FALSE(contains(unit::run_one(snap, "caps.effective").remedy, "setcap"));
   snap.binary_caps = std::optional<FileCaps>(FileCaps{kBpf | kPerfmon | kSysAdmin, 0, true, "cap_sys_admin,cap_bpf,cap_perfmon=ep"});
   EXPECT_EQ(unit::run_one(snap, "caps.binary").remedy, "sudo setcap cap_bpf,cap_perfmon=ep " + quoted);
 
   auto old = load_host("kernel-5.4");
   old.binary_path = kEvil;
-  EXPECT_TRUE(unit::run_one(old, "caps.effective").remedy.starts_with("sudo setcap cap_sys_admin=ep " + quoted + "  "));
+  EXPECT_FALSE(contains(unit::run_one(old, "caps.effective").remedy, "setcap"));
 
   auto open = load_host("unpriv-bpf-enabled");  // tracefs 0770 group 1001, debugfs 0755
   const std::string target = "/sys/kernel/trac ing;reboot";

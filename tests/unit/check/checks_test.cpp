@@ -198,6 +198,7 @@ TEST(Remedies, NeverLoosenTheHost) {
     for (const auto& v : derive_verdicts(snap, subject_from_snapshot(snap), "/usr/bin/syscount")) {
       expect_safe_remedy(host + " verdict " + v.id, v.remedy);
       expect_safe_remedy(host + " prediction " + v.id, v.prediction.remedy);
+      for (const auto& step : v.fix_steps) expect_safe_remedy(host + " fix step " + v.id, step);
     }
   }
 }
@@ -215,14 +216,17 @@ TEST(Remedies, EveryFailHasAFix) {
   }
 }
 
-TEST(Remedies, CapabilityRemedyIsSetcapBpfPerfmon) {
-  const auto r = run_one(load_host("container-no-tracefs"), "caps.effective");
-  ASSERT_EQ(r.status, Status::fail);
-  EXPECT_TRUE(contains(r.remedy, "setcap cap_bpf,cap_perfmon=ep")) << r.remedy;
-  EXPECT_TRUE(contains(r.reason, "missing CAP_BPF and CAP_PERFMON")) << r.reason;
+// ebpf_diag's own capabilities are not what a user needs: the fix points
+// to the verdicts, which name the profiling tool, never ebpf_diag itself.
+TEST(Remedies, CapabilityRemedyPointsToTheVerdicts) {
   auto snap = load_host("container-no-tracefs");
-  snap.binary_path = "/usr/local/bin/syscount";
-  EXPECT_TRUE(contains(run_one(snap, "caps.effective").remedy, "setcap cap_bpf,cap_perfmon=ep /usr/local/bin/syscount"));
+  snap.binary_path = "/usr/local/bin/ebpf_diag";
+  const auto r = run_one(snap, "caps.effective");
+  ASSERT_EQ(r.status, Status::fail);
+  EXPECT_FALSE(contains(r.remedy, "setcap")) << r.remedy;
+  EXPECT_FALSE(contains(r.remedy, "/usr/local/bin/ebpf_diag")) << r.remedy;
+  EXPECT_TRUE(contains(r.remedy, "verdicts")) << r.remedy;
+  EXPECT_TRUE(contains(r.reason, "missing CAP_BPF and CAP_PERFMON")) << r.reason;
 }
 
 TEST(Remedies, MissingConfigIsUnknownNeverUnsupported) {
@@ -473,7 +477,7 @@ TEST(CapabilityChecks, EffectiveOnKernel54AgreesWithThePrediction) {
   auto r = run_one(s, "caps.effective");
   EXPECT_EQ(r.status, Status::fail);
   EXPECT_FALSE(contains(r.remedy, "cap_bpf")) << r.remedy;
-  EXPECT_TRUE(contains(r.remedy, "cap_sys_admin")) << r.remedy;
+  EXPECT_TRUE(contains(r.reason, "missing CAP_SYS_ADMIN")) << r.reason;
   s.creds->cap_effective = kBpfPerfmon;
   EXPECT_EQ(run_one(s, "caps.effective").status, Status::fail) << "CAP_BPF means nothing to 5.4";
 }
@@ -628,6 +632,10 @@ TEST(ProbeChecks, SkipPassFail) {
   EXPECT_TRUE(contains(run_one(s, "probe.raw_tp").reason, "only on the live host"));
   s.live = true;
   EXPECT_TRUE(contains(run_one(s, "probe.raw_tp").reason, "--no-probe"));
+  // Skipped for another reason (the user may not run the binary): that reason, not an option never given.
+  s.probes_skipped = "alice may not execute /usr/bin/syscount";
+  EXPECT_EQ(run_one(s, "probe.raw_tp").reason, "probes were not run: alice may not execute /usr/bin/syscount");
+  s.probes_skipped.clear();
 
   s.probe_raw_tp = outcome(ProbeFlavour::raw_tp, true, ProbeStage::readback, 0);
   auto r = run_one(s, "probe.raw_tp");
@@ -759,7 +767,12 @@ TEST(Verdicts, NamedSubjectAndBinaryReachTheRemedy) {
   bob.uid = 1001;
   const auto verdicts = derive_verdicts(snap, bob, "/opt/bpfready/bin/syscount");
   EXPECT_EQ(verdict(verdicts, "raw_tp").subject, "bob");
-  EXPECT_EQ(verdict(verdicts, "raw_tp").remedy, "sudo setcap cap_bpf,cap_perfmon=ep /opt/bpfready/bin/syscount");
+  // The container's bounding set lacks CAP_BPF: file capabilities cannot help there.
+  EXPECT_TRUE(verdict(verdicts, "raw_tp").fix_steps.empty());
+  EXPECT_NE(verdict(verdicts, "raw_tp").no_safe_fix.find("bounding set"), std::string::npos);
+  const auto debian = load_host("debian12-vm-6.18");
+  EXPECT_EQ(verdict(derive_verdicts(debian, bob, "/opt/bpfready/bin/syscount"), "raw_tp").remedy,
+            "sudo tracefs-setup apply --user bob --binary /opt/bpfready/bin/syscount");
 }
 
 // ---- exit codes ------------------------------------------------------------------------------

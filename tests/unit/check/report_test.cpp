@@ -103,7 +103,11 @@ void expect_json_shape(const nlohmann::json& doc, const Report& report) {
     EXPECT_TRUE(v.at("ready").is_boolean());
     EXPECT_TRUE(v.at("mismatch").is_boolean());
     EXPECT_TRUE(v.at("remedy").is_null() || v.at("remedy").is_string());
-    EXPECT_EQ(v.at("ready").get<bool>(), v.at("remedy").is_null()) << v.dump();
+    // Not ready: fix steps (the remedy is them on one line), or why there is no safe fix.
+    EXPECT_TRUE(v.at("fix_steps").is_array());
+    EXPECT_TRUE(v.at("no_safe_fix").is_null() || v.at("no_safe_fix").is_string());
+    EXPECT_EQ(v.at("remedy").is_null(), v.at("fix_steps").empty()) << v.dump();
+    EXPECT_EQ(v.at("ready").get<bool>(), v.at("fix_steps").empty() && v.at("no_safe_fix").is_null()) << v.dump();
     const auto& p = v.at("prediction");
     EXPECT_TRUE(p.at("ok").is_boolean());
     EXPECT_EQ(p.at("stage").is_null(), p.at("ok").get<bool>()) << "stage only on a predicted failure";
@@ -278,12 +282,14 @@ TEST(RenderText, ShowsChecksFixesVerdictsAndSummary) {
   const auto text = render_text(report, false, false);
   EXPECT_TRUE(contains(text, "ebpf_diag 0.1.0-test on fixture-container-no-tracefs, kernel 6.8.0-45-generic (fixture)"));
   EXPECT_TRUE(contains(text, "[FAIL] caps.effective: missing CAP_BPF and CAP_PERFMON"));
-  EXPECT_TRUE(contains(text, "fix: sudo setcap cap_bpf,cap_perfmon=ep BINARY"));
+  EXPECT_TRUE(contains(text, "fix: see the verdicts' fix for the profiling tool"));
+  EXPECT_FALSE(contains(text, "setcap")) << "capabilities come through tracefs-setup only";
   EXPECT_TRUE(contains(text, "[skip] config.bpf_syscall: unknown"));
   EXPECT_TRUE(contains(text, "syscount (its typed tp_btf programs) for this process: NOT READY"));
   EXPECT_TRUE(contains(text, "raw tracepoints (raw_tp/) for this process: NOT READY"));
   EXPECT_TRUE(contains(text, "used by: syscount's raw_tp fallback, tools with raw_tp programs"));
-  EXPECT_TRUE(contains(text, "smallest fix: sudo setcap cap_bpf,cap_perfmon=ep /usr/bin/syscount"));
+  // The container's bounding set lacks CAP_BPF: no file capability can help.
+  EXPECT_TRUE(contains(text, "no safe fix: file capabilities cannot grant")) << text;
   EXPECT_TRUE(contains(text, "no setting found that weakens this host"));
   EXPECT_TRUE(contains(text, "not ready (exit 1)"));
   EXPECT_FALSE(contains(text, "searched = ")) << "evidence only with --verbose";
