@@ -275,8 +275,7 @@ TEST_F(SyscountPrivilege, SetuidProgramsInTheUsersCommandWorkAsWithoutSyscount) 
   fs::copy_file("/usr/bin/id", id);
   ASSERT_EQ(chmod(id.c_str(), 04755), 0);
   const auto direct = run_as_user({id, "-u"});
-  if (direct.out != "0
-") GTEST_SKIP() << "setuid has no effect here (nosuid mount?)";
+  if (direct.out != "0\n") GTEST_SKIP() << "setuid has no effect here (nosuid mount?)";
   auto traced = run_as_user({dir_ + "/syscount", "-o", out_dir_ + "/setuid.txt", "--", id, "-u"});
   EXPECT_EQ(traced.status, 0) << traced.err;
   EXPECT_EQ(traced.out, direct.out);

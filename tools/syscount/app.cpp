@@ -472,8 +472,10 @@ int trace(RunState& run) {
       return 128 + *signo;
     }
     if (auto released = run.child->release(); !released) {
+      // The error line says it all; with --json the document says it too.
       not_executed(run, released.error().message);
       run.child->reap();
+      if (!run.options.json) return run.exit_code;
       return finish(run, writer, Clock::now());
     }
   }
