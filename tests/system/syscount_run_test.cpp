@@ -130,8 +130,9 @@ TEST_F(SyscountRun, AnExecThatFailsAfterAttachingStillGivesItsJsonDocument) {
 TEST_F(SyscountRun, DurationEndsTheCommandLikeTimeout) {
   for (const std::string script : {"exec sleep 600", "trap '' TERM; exec sleep 600"}) {
     const std::string pid_file = temp_path(".pid");
-    auto result = run(syscount_argv({"-d", "0.5", "--", "sh", "-c",
-                                     "echo $$ > " + pid_file + "; " + script}));
+    std::string shell = "echo $$ > " + pid_file;
+    shell += "; " + script;
+    auto result = run(syscount_argv({"-d", "0.5", "--", "sh", "-c", shell}));
     EXPECT_EQ(result.status, 124) << script << ": " << result.err;
     EXPECT_NE(result.err.find("syscount: "), std::string::npos) << "no report: " << result.err;
     const std::string pid_text = slurp(pid_file);
