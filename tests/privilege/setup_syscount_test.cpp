@@ -46,7 +46,7 @@ TEST(SetupThenSyscount, OrdinaryUserCountsWithOnlyRawTracepointCapabilities) {
   EXPECT_TRUE(caps == copy + " cap_bpf,cap_perfmon=ep\n" || caps == copy + " cap_perfmon,cap_bpf=ep\n") << caps;
   EXPECT_EQ(run_command("stat -c %a /sys/kernel/tracing").output, "700\n") << "tracefs must stay closed without --tracefs-read";
 
-  const auto counted = user.run(copy + " --json -- sh -c \"ls /usr/share >/dev/null\"");
+  const auto counted = user.run(copy + " --json -o - -- sh -c \"ls /usr/share >/dev/null\"");
   ASSERT_EQ(counted.exit_code, 0) << counted.output;
   ASSERT_NE(counted.output.find('{'), std::string::npos) << counted.output;
   const auto doc = nlohmann::json::parse(counted.output.substr(counted.output.find('{')));

@@ -2,10 +2,13 @@
 // with only cap_bpf,cap_perfmon on a copy of the binary (and tracefs at its
 // default 0700), it counts a command that runs with no capability and with
 // the user's uid, gid and groups; syscount itself holds no capability once
-// attached, and opens a user-named path only after dropping them.
+// attached, and opens a user-named path only after dropping them. Root's
+// command stays root with all of root's capabilities (under sudo too), and
+// -u USER runs it as USER.
 #include <grp.h>
 #include <pwd.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include <bpf/bpf.h>
@@ -113,7 +116,7 @@ class SyscountPrivilege : public ::testing::Test {
     });
   }
 
-  // Runs ARGV as root, as sudo would for the test user.
+  // Runs ARGV as root, as `sudo` run by the test user would.
   static RunResult run_as_sudo(const std::vector<std::string>& argv) {
     return run(argv, false, [] {
       setenv("SUDO_UID", std::to_string(uid_).c_str(), 1);
@@ -194,37 +197,114 @@ TEST_F(SyscountPrivilege, WithoutCapabilitiesItSaysWhyAndHowToFix) {
   EXPECT_EQ(result.err.find("libbpf"), std::string::npos) << "no raw libbpf output: " << result.err;
 }
 
-TEST_F(SyscountPrivilege, UnderSudoTheCommandRunsAsTheInvokingUser) {
+// The same status lines of a command run by root directly and through syscount.
+void expect_same_credentials(const std::map<std::string, std::string>& direct,
+                             const std::map<std::string, std::string>& traced) {
+  for (const char* field : {"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd",
+                            "CapAmb", "NoNewPrivs"}) {
+    ASSERT_TRUE(traced.contains(field)) << field;
+    EXPECT_EQ(traced.at(field), direct.at(field)) << field << " differs under syscount";
+  }
+}
+
+// Root's command stays root: today's root shell and syscount give it the same
+// ids and capabilities (root's full set; it used to get none at all).
+TEST_F(SyscountPrivilege, RootsCommandKeepsRootsCapabilities) {
+  const auto direct = status_fields(run({"/bin/cat", "/proc/self/status"}).out);
+  auto result = run({syscount_path(), "-o", "/dev/null", "--", "/bin/cat", "/proc/self/status"});
+  ASSERT_EQ(result.status, 0) << result.err;
+  const auto traced = status_fields(result.out);
+  expect_same_credentials(direct, traced);
+  EXPECT_NE(traced.at("CapEff"), "0000000000000000");
+
+  auto grep = run({syscount_path(), "-o", "/dev/null", "--", "sh", "-c",
+                   "grep CapEff /proc/self/status"});
+  EXPECT_EQ(grep.out, "CapEff:\t" + direct.at("CapEff") + "\n");
+}
+
+// `ls` of another user's 0700 directory needs root's CAP_DAC_READ_SEARCH.
+TEST_F(SyscountPrivilege, RootsCommandReadsAnotherUsersPrivateDirectory) {
+  const std::string secret = out_dir_ + "/private";
+  ASSERT_EQ(mkdir(secret.c_str(), 0700), 0);
+  ASSERT_EQ(chown(secret.c_str(), uid_, gid_), 0);
+  auto result = run({syscount_path(), "-o", "/dev/null", "--", "ls", secret});
+  EXPECT_EQ(result.status, 0) << result.err;
+  // With -u, the command is the user: their directory, but not root's.
+  auto as_user = run({syscount_path(), "-o", "/dev/null", "-u", user_, "--", "ls", secret});
+  EXPECT_EQ(as_user.status, 0) << as_user.err;
+  auto roots = run({syscount_path(), "-o", "/dev/null", "-u", user_, "--", "ls", "/root"});
+  EXPECT_NE(roots.status, 0) << "the command ran as root: " << roots.out;
+}
+
+TEST_F(SyscountPrivilege, UnderSudoTheCommandRunsAsRootLikeAnySudoedCommand) {
   const std::string report = out_dir_ + "/sudo.json";
+  const auto direct = status_fields(run_as_sudo({"/bin/cat", "/proc/self/status"}).out);
   auto result = run_as_sudo(
       {syscount_path(), "--json", "-o", report, "--", "/bin/cat", "/proc/self/status"});
   ASSERT_EQ(result.status, 0) << result.err;
-  auto status = status_fields(result.out);
-  expect_no_capabilities(status, "the command");
-  expect_is_the_user(status);
+  expect_same_credentials(direct, status_fields(result.out));
   struct stat meta {};
   ASSERT_EQ(stat(report.c_str(), &meta), 0);
-  EXPECT_EQ(meta.st_uid, uid_);
-  EXPECT_EQ(meta.st_gid, gid_);
+  EXPECT_EQ(meta.st_uid, 0u) << "sudo's -o is root's, as with any sudo'd program";
 }
 
+// strace's -u: root runs the command as another user, with that user's
+// groups and no capability; nobody else may.
+TEST_F(SyscountPrivilege, RootRunsTheCommandAsAnotherUserWithDashU) {
+  for (const std::string& who : {user_, std::to_string(uid_)}) {
+    auto result = run({syscount_path(), "-o", "/dev/null", "-u", who, "--", "/bin/cat",
+                       "/proc/self/status"});
+    ASSERT_EQ(result.status, 0) << result.err;
+    auto status = status_fields(result.out);
+    expect_no_capabilities(status, "the command run with -u");
+    expect_is_the_user(status);
+  }
+  auto refused = run_as_user({dir_ + "/syscount", "-u", "root", "--", "/bin/true"});
+  EXPECT_EQ(refused.status, 2);
+  EXPECT_EQ(line_count(refused.err), 1u) << refused.err;
+  EXPECT_NE(refused.err.find("-u/--user needs root"), std::string::npos) << refused.err;
+  auto unknown = run({syscount_path(), "-u", "bpfr-no-such-user", "--", "/bin/true"});
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_NE(unknown.err.find("no user bpfr-no-such-user"), std::string::npos) << unknown.err;
+}
+
+// No no_new_privs: a setuid program in the user's command does what it does
+// without syscount, and still gets nothing of syscount's file capabilities.
+TEST_F(SyscountPrivilege, SetuidProgramsInTheUsersCommandWorkAsWithoutSyscount) {
+  const std::string id = dir_ + "/id-setuid";
+  fs::copy_file("/usr/bin/id", id);
+  ASSERT_EQ(chmod(id.c_str(), 04755), 0);
+  const auto direct = run_as_user({id, "-u"});
+  if (direct.out != "0\n") GTEST_SKIP() << "setuid has no effect here (nosuid mount?)";
+  auto traced = run_as_user({dir_ + "/syscount", "-o", out_dir_ + "/setuid.txt", "--", id, "-u"});
+  EXPECT_EQ(traced.status, 0) << traced.err;
+  EXPECT_EQ(traced.out, direct.out);
+  auto status = run_as_user({dir_ + "/syscount", "-o", out_dir_ + "/nnp.txt", "--", "/bin/cat",
+                             "/proc/self/status"});
+  EXPECT_EQ(status_fields(status.out)["NoNewPrivs"], "0");
+  expect_no_capabilities(status_fields(status.out), "the command");
+}
+
+// A user's -o path is opened only once syscount's file capabilities are gone
+// (strace -u runs the copy as the user, its file capabilities honoured).
 TEST_F(SyscountPrivilege, UserNamedPathIsOpenedOnlyAfterDroppingPrivileges) {
   const std::string log = dir_ + "/strace.log";
   const std::string report = out_dir_ + "/traced.json";
-  auto result = run_as_sudo({"strace", "-o", log, "-e", "trace=setresuid,capset,openat",
-                             syscount_path(), "--json", "-o", report, "--", "/bin/true"});
+  auto result = run({"strace", "-u", user_, "-o", log, "-e", "trace=capset,openat",
+                     dir_ + "/syscount", "--json", "-o", report, "--", "/bin/true"});
   ASSERT_EQ(result.status, 0) << result.err;
   std::istringstream lines(slurp(log));
-  std::size_t index = 0, setresuid_at = 0, last_capset_at = 0, open_at = 0;
+  std::size_t index = 0, last_capset_at = 0, open_at = 0;
   for (std::string line; std::getline(lines, line); ++index) {
-    if (line.rfind("setresuid(" + std::to_string(uid_), 0) == 0) setresuid_at = index + 1;
     if (line.rfind("capset(", 0) == 0 && !open_at) last_capset_at = index + 1;
     if (line.find(report) != std::string::npos && line.rfind("openat(", 0) == 0) open_at = index + 1;
   }
   ASSERT_NE(open_at, 0u) << "report not opened";
-  ASSERT_NE(setresuid_at, 0u) << "no setresuid to the user";
-  EXPECT_LT(setresuid_at, open_at);
+  ASSERT_NE(last_capset_at, 0u) << "no capset: " << slurp(log);
   EXPECT_LT(last_capset_at, open_at);
+  struct stat meta {};
+  ASSERT_EQ(stat(report.c_str(), &meta), 0);
+  EXPECT_EQ(meta.st_uid, uid_);
 }
 
 // Where the kernel gates map reads (before 5.19 with
@@ -236,13 +316,16 @@ TEST_F(SyscountPrivilege, CapabilityKeptForReadsIsRaisedOnlyAroundThem) {
   const bool gated = slurp("/proc/sys/kernel/unprivileged_bpf_disabled").rfind('0', 0) != 0;
   const pid_t child = fork();
   if (child == 0) {
-    bpfready::RealUser user{uid_, gid_, {gid_}, user_, /*switch_ids=*/true};
     auto map_create = [] {
       const int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, nullptr, 4, 4, 1, nullptr);
       if (fd >= 0) close(fd);
       return fd >= 0;
     };
-    if (!bpfready::become_real_user(user, CAP_BPF)) _exit(10);
+    // As sudo's root would become the user, keeping its permitted set.
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 || !bpfready::switch_ids(uid_, gid_, {gid_}) ||
+        !bpfready::drop_own_capabilities({CAP_BPF})) {
+      _exit(10);
+    }
     const auto dropped = bpfready::current_capabilities();
     if (dropped.permitted != (std::uint64_t{1} << CAP_BPF) || dropped.effective != 0 ||
         dropped.inheritable != 0 || dropped.ambient != 0 || getuid() != uid_) {

@@ -134,7 +134,7 @@ bool reuse_pid(pid_t pid, int calls) {
 TEST_P(SyscountVariants, AReusedPidIsNotCounted) {
   const std::string pid_file = temp_path(".pid");
   Background traced(syscount_argv(
-      {"--json", "--", "/bin/sh", "-c",
+      {"--json", "-o", "-", "--", "/bin/sh", "-c",
        maker_path() + " loop 7 > /dev/null & echo $! > " + pid_file + "; wait; read line; exit 0"}));
   pid_t child = 0;
   ASSERT_TRUE(wait_until([&] {

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,8 +27,10 @@
 #include "tools/syscount/preflight.h"
 #include "tools/syscount/privs.h"
 #include "tools/syscount/report.h"
+#include "tools/syscount/output.h"
 #include "tools/syscount/stop.h"
 #include "tools/syscount/tracer.h"
+#include "tools/syscount/watched.h"
 
 namespace bpfready {
 
@@ -49,8 +50,6 @@ int fail(const SysError& error, int code) {
   return code;
 }
 
-int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
-
 Clock::duration seconds(double value) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(value));
 }
@@ -62,6 +61,11 @@ double seconds_between(Clock::time_point from, Clock::time_point to) {
 // Longest single poll: a far -d or -i is reached in steps, never by a
 // timeout that overflows poll's int.
 constexpr auto kLongestWait = std::chrono::hours(1);
+
+// timeout(1)'s exit status when -d ends a command, and its grace between
+// SIGTERM and SIGKILL (timeout's --kill-after).
+constexpr int kExitTimedOut = 124;
+constexpr auto kKillAfter = std::chrono::seconds(2);
 
 int exit_code_of(int wait_status, SyscountReport& report) {
   if (WIFEXITED(wait_status)) {
@@ -83,12 +87,12 @@ struct RunState {
   explicit RunState(const SyscountOptions& run_options) : options(run_options) {}
 
   const SyscountOptions& options;
-  RealUser user;
+  Invoker invoker;  // read first, before anything changes
+  RunAs run_as;     // who the command runs as
   std::vector<pid_t> tgids;  // -p, as processes, each once
   // One per TGID, opened at pre-flight: from then on the end of that very
   // process is seen, however early it comes (and a reused PID is not it).
   std::vector<Fd> pidfds;
-  bool stdout_closed = false;   // syscount was started with stdout closed
   SyscountReport report;        // what every report document shares
   std::optional<Child> child;   // command mode
   Fd child_pidfd;
@@ -97,13 +101,12 @@ struct RunState {
   // the kernel demands it (map_reads_need_capability).
   std::optional<cap_value_t> read_capability;
   std::unique_ptr<SyscountTracer> tracer;
-  Fd output;                    // -o FILE
+  ReportOutput output{options.output, options.mode() == TargetMode::command};
   int exit_code = 0;
   bool wait_failed = false;        // the end of the run may have been missed
   std::optional<SysError> read_error;  // the counters could not be read: no report
   std::optional<int> stop_signal;  // the SIGINT or SIGTERM that ended the run
-
-  [[nodiscard]] int output_fd() const { return output.valid() ? output.get() : STDOUT_FILENO; }
+  bool timed_out = false;          // -d ended a command that still ran
 };
 
 // --- pre-flight: nothing is changed yet -----------------------------------
@@ -123,59 +126,16 @@ Expected<void> check_can_trace(RunState& run) {
   return Ok{};
 }
 
-// A closed stdin, stdout or stderr would be taken by the next descriptor
-// syscount opens, and the report written into it. /dev/null opened
-// read-only holds the number and makes writes to it fail; close-on-exec,
-// so the command starts with it closed, as it was invoked.
-void reserve_standard_fds(RunState& run) {
-  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
-    if (::fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
-    const int reserved = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // the lowest free: FD
-    if (reserved >= 0 && reserved != fd) ::close(reserved);
-    if (fd == STDOUT_FILENO) run.stdout_closed = true;
-  }
-}
-
-SysError cannot_watch(int error, pid_t pid) {
-  if (error == ESRCH) return SysError::plain("no process with PID " + std::to_string(pid));
-  if (error == EMFILE || error == ENFILE) {
-    return SysError::plain("cannot watch PID " + std::to_string(pid) +
-                           ": too many open files (each -p process takes one; raise ulimit -n, "
-                           "give fewer PIDs, or use -a)");
-  }
-  return SysError::from_errno(error, "cannot watch PID " + std::to_string(pid));
-}
-
-// Why the process of PID could not be found: it does not exist, or no file
-// can be opened to look (the same limit the pidfds run into).
-SysError cannot_resolve(pid_t pid) {
-  const Fd probe(pidfd_open(pid));
-  // EINVAL: PID is a thread that is not its process's leader, so it exists.
-  if (!probe.valid() && errno != EINVAL) return cannot_watch(errno, pid);
-  return SysError::plain("cannot read /proc/" + std::to_string(pid) + "/status");
-}
-
-// The -p processes, each once, each with its pidfd.
-Expected<void> watch_pids(RunState& run) {
-  for (pid_t pid : run.options.pids) {
-    auto tgid = tgid_of(pid);
-    if (!tgid) return cannot_resolve(pid);
-    if (std::find(run.tgids.begin(), run.tgids.end(), *tgid) != run.tgids.end()) continue;
-    Fd pidfd(pidfd_open(*tgid));
-    if (!pidfd.valid()) return cannot_watch(errno, pid);
-    run.tgids.push_back(*tgid);
-    run.pidfds.push_back(std::move(pidfd));
-  }
-  return Ok{};
-}
-
-// Who the real user is, which processes -p names, and whether tracing can
-// work here at all.
+// Who the command runs as, which processes -p names, and whether tracing
+// can work here at all.
 Expected<void> preflight(RunState& run) {
-  auto user = resolve_real_user();
-  if (!user) return user.error();
-  run.user = std::move(*user);
-  if (auto watched = watch_pids(run); !watched) return watched;
+  auto run_as = command_identity(run.invoker, run.options.user);
+  if (!run_as) return run_as.error();
+  run.run_as = std::move(*run_as);
+  auto watched = watch_processes(run.options.pids);
+  if (!watched) return watched.error();
+  run.tgids = std::move(watched->tgids);
+  run.pidfds = std::move(watched->pidfds);
   if (auto can = check_can_trace(run); !can) return can;
 
   run.report.mode = run.options.mode();
@@ -189,7 +149,7 @@ Expected<void> preflight(RunState& run) {
 // Command mode: the command's process, held before its exec.
 Expected<void> spawn_command(RunState& run) {
   if (run.options.mode() != TargetMode::command) return Ok{};
-  auto spawned = Child::spawn(run.options.command, run.user);
+  auto spawned = Child::spawn(run.options.command, run.run_as);
   if (!spawned) return spawned.error();
   run.child.emplace(std::move(*spawned));
   return Ok{};
@@ -198,7 +158,7 @@ Expected<void> spawn_command(RunState& run) {
 // The command's end, seen by the wait loop.
 Expected<void> watch_command(RunState& run) {
   if (!run.child) return Ok{};
-  run.child_pidfd = Fd(pidfd_open(run.child->pid()));
+  run.child_pidfd = Fd(open_pidfd(run.child->pid()));
   if (!run.child_pidfd.valid()) return SysError::from_errno(errno, "cannot watch the command");
   return Ok{};
 }
@@ -213,10 +173,24 @@ TracerConfig tracer_config(const RunState& run) {
   config.errors = options.report.errors;
   config.latency = options.report.latency;
   config.map_entries = options.map_entries;
+  config.libbpf_debug = options.verbose;
   // Armed: the command is counted from its exec on, not during syscount's set-up.
   if (run.child) config.targets.push_back({run.child->pid(), /*armed=*/true});
   for (pid_t tgid : run.tgids) config.targets.push_back({tgid, /*armed=*/false});
   return config;
+}
+
+// libbpf's messages (-v), each line made safe for a terminal.
+void print_libbpf_log(const std::string& log) {
+  std::string text;
+  std::size_t start = 0;
+  while (start < log.size()) {
+    std::size_t end = log.find('\n', start);
+    if (end == std::string::npos) end = log.size();
+    text += escape_for_terminal(log.substr(start, end - start)) + "\n";
+    start = end + 1;
+  }
+  (void)write_all(STDERR_FILENO, text);
 }
 
 // Loads and attaches the programs, with the command and the -p processes tracked.
@@ -229,7 +203,7 @@ Expected<void> attach(RunState& run) {
   }
   std::string libbpf_log;
   auto started = SyscountTracer::start(tracer_config(run), libbpf_log);
-  if (run.options.verbose && !libbpf_log.empty()) (void)write_all(STDERR_FILENO, libbpf_log);
+  if (run.options.verbose) print_libbpf_log(libbpf_log);
   if (!started) {
     std::string message = "cannot start tracing: " + started.error().message;
     if (!run.options.verbose) message += " (--verbose shows libbpf's messages)";
@@ -239,13 +213,22 @@ Expected<void> attach(RunState& run) {
   return Ok{};
 }
 
+// Whether ending the command (-d) needs CAP_KILL: it runs as another user (-u).
+bool needs_kill_capability(const RunState& run) {
+  return run.child && run.options.user && run.options.duration;
+}
+
 // Attached: from here on syscount needs no capability at all, except, on
-// kernels that gate map reads, one kept permitted to read the counters.
+// kernels that gate map reads, one kept permitted to read the counters,
+// and CAP_KILL to end a command of another user at -d's end.
 Expected<void> drop_privileges(const RunState& run) {
-  if (auto dropped = become_real_user(run.user, run.read_capability); !dropped) return dropped;
+  std::vector<cap_value_t> keep;
+  if (run.read_capability) keep.push_back(*run.read_capability);
+  if (needs_kill_capability(run)) keep.push_back(CAP_KILL);
+  if (auto dropped = drop_own_capabilities(keep); !dropped) return dropped;
   const CapabilitySets left = current_capabilities();
-  const std::uint64_t kept =
-      run.read_capability ? std::uint64_t{1} << *run.read_capability : std::uint64_t{0};
+  std::uint64_t kept = 0;
+  for (cap_value_t cap : keep) kept |= std::uint64_t{1} << cap;
   if (left.effective != 0 || left.permitted != kept || left.inheritable != 0 || left.ambient != 0) {
     return SysError::plain("internal error: capabilities remain after dropping them");
   }
@@ -267,30 +250,6 @@ Expected<SyscountSample> read_counters(const RunState& run) {
                            "kernel.unprivileged_bpf_disabled is set)");
   }
   return sample;
-}
-
-// Only without privileges, touch a path the user named. Opened without
-// blocking: a FIFO nobody reads is refused at once rather than waited on
-// (with the programs attached); writes block again after.
-Expected<void> open_output(RunState& run) {
-  if (run.options.output.empty()) return Ok{};
-  const std::string& path = run.options.output;
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0666);
-  if (fd < 0) {
-    const int error = errno;
-    struct stat meta {};
-    if (error == ENXIO && ::stat(path.c_str(), &meta) == 0 && S_ISFIFO(meta.st_mode)) {
-      return SysError::plain("cannot write " + escape_for_terminal(path) +
-                             ": no process is reading it (start the FIFO's reader first)");
-    }
-    return SysError::from_errno(error, "cannot write " + escape_for_terminal(path));
-  }
-  run.output = Fd(fd);
-  const int flags = ::fcntl(fd, F_GETFL);
-  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
-    return SysError::from_errno(errno, "cannot write " + escape_for_terminal(path));
-  }
-  return Ok{};
 }
 
 // --- the wait loop --------------------------------------------------------
@@ -424,7 +383,10 @@ void wait_for_end(RunState& run, ReportWriter& writer, Schedule& schedule) {
   Watch watch = watch_targets(run);
   for (;;) {
     const auto now = Clock::now();
-    if (schedule.deadline && now >= *schedule.deadline) return;
+    if (schedule.deadline && now >= *schedule.deadline) {
+      run.timed_out = run.child.has_value();  // reaped, it would have ended the loop
+      return;
+    }
     if (now >= schedule.next_tick) {
       auto sample = read_counters(run);
       if (!sample) {
@@ -460,13 +422,23 @@ void collect_stopped_command(RunState& run) {
 
 // --- the report -----------------------------------------------------------
 
-std::string write_error(const RunState& run, int error) {
-  if (run.options.output.empty() && run.stdout_closed) {
-    return "cannot write the report: stdout is closed";
+// -d passed with the command still running: it is ended as by timeout(1),
+// with the programs already detached, and syscount exits as timeout does.
+void end_timed_out_command(RunState& run) {
+  std::optional<RaisedCapability> raised;
+  if (needs_kill_capability(run)) raised.emplace(CAP_KILL);
+  if (!run.child->terminate(kKillAfter)) {
+    error_line(std::string("cannot end the command after -d: ") + std::strerror(errno));
   }
-  const std::string where =
-      run.options.output.empty() ? "stdout" : escape_for_terminal(run.options.output);
-  return "cannot write the report to " + where + ": " + std::strerror(error);
+  run.exit_code = kExitTimedOut;
+}
+
+// The command could not be executed: said on stderr, and in the report.
+void not_executed(RunState& run, const std::string& why) {
+  error_line(why);
+  run.report.error = why;
+  run.report.exit_status = kExitNotExecuted;
+  run.exit_code = kExitNotExecuted;
 }
 
 // Reads the counters a last time, detaches, writes the final report. The
@@ -477,12 +449,13 @@ int finish(RunState& run, ReportWriter& writer, Clock::time_point stopped) {
   run.tracer->stop();
   // Nothing attached any more: a second Ctrl-C may end a blocked write.
   StopSignals::restore();
+  if (run.timed_out) end_timed_out_command(run);
   if (!final_sample) {
     error_line("no report: " + final_sample.error().message);
     return kExitUsage;
   }
   if (!writer.emit(run.report, *final_sample, stopped, true)) {
-    error_line(write_error(run, writer.error()));
+    error_line(run.output.write_error(writer.error()));
     return kExitUsage;
   }
   return run.wait_failed ? kExitUsage : run.exit_code;
@@ -492,18 +465,20 @@ int finish(RunState& run, ReportWriter& writer, Clock::time_point stopped) {
 // end, reports.
 int trace(RunState& run) {
   Schedule schedule = schedule_from(run.options, Clock::now());
+  ReportWriter writer(run.options, run.output.fd(), schedule);
   if (run.child) {
     if (auto signo = StopSignals::received()) {
       error_line("stopped by signal " + std::to_string(*signo) + " before the command started");
       return 128 + *signo;
     }
     if (auto released = run.child->release(); !released) {
-      error_line(released.error().message);
+      // The error line says it all; with --json the document says it too.
+      not_executed(run, released.error().message);
       run.child->reap();
-      return kExitNotExecuted;
+      if (!run.options.json) return run.exit_code;
+      return finish(run, writer, Clock::now());
     }
   }
-  ReportWriter writer(run.options, run.output_fd(), schedule);
   wait_for_end(run, writer, schedule);
   const auto stopped = Clock::now();
   collect_stopped_command(run);
@@ -518,23 +493,62 @@ struct StopSignalsCaught {
   StopSignalsCaught& operator=(const StopSignalsCaught&) = delete;
 };
 
-}  // namespace
+// With the invoker's privileges, then none: root opens -o as root, anyone
+// else after dropping what syscount's file granted, so that a path the
+// user named is touched only with the user's own rights.
+Expected<void> drop_and_open_output(RunState& run) {
+  if (run.invoker.root) {
+    if (auto opened = run.output.open(); !opened) return opened;
+  }
+  if (auto dropped = drop_privileges(run); !dropped) return dropped;
+  return run.output.open();
+}
 
-int run_syscount(const SyscountOptions& options) {
-  RunState run(options);
-  reserve_standard_fds(run);
+// The command could not be started (not found, not executable): nothing
+// was traced. With --json the run still has its one document, which says so.
+int report_not_started(RunState& run, const SysError& error) {
+  not_executed(run, error.message);
+  if (!run.options.json) return run.exit_code;
+  if (auto opened = drop_and_open_output(run); !opened) return fail(opened.error(), kExitUsage);
+  run.report.mode = run.options.mode();
+  run.report.command = run.options.command;
+  const auto now = Clock::now();
+  ReportWriter writer(run.options, run.output.fd(), schedule_from(run.options, now));
+  if (!writer.emit(run.report, SyscountSample{}, now, true)) {
+    error_line(run.output.write_error(writer.error()));
+    return kExitUsage;
+  }
+  return run.exit_code;
+}
+
+int run_once(RunState& run) {
+  run.output.reserve_standard_fds();
   std::signal(SIGPIPE, SIG_IGN);  // a reader gone is a write error (EPIPE)
   if (auto ready = preflight(run); !ready) return fail(ready.error(), kExitUsage);
-  if (auto spawned = spawn_command(run); !spawned) return fail(spawned.error(), kExitNotExecuted);
+  if (auto spawned = spawn_command(run); !spawned) return report_not_started(run, spawned.error());
   if (auto watched = watch_command(run); !watched) return fail(watched.error(), kExitUsage);
   // Before the first program is loaded: from then on Ctrl-C and SIGTERM
   // end the run with everything detached, whatever it is blocked in.
   if (auto caught = StopSignals::catch_them(); !caught) return fail(caught.error(), kExitUsage);
   const StopSignalsCaught caught_until_return;
   if (auto attached = attach(run); !attached) return fail(attached.error(), kExitUsage);
-  if (auto dropped = drop_privileges(run); !dropped) return fail(dropped.error(), kExitUsage);
-  if (auto opened = open_output(run); !opened) return fail(opened.error(), kExitUsage);
+  if (auto opened = drop_and_open_output(run); !opened) return fail(opened.error(), kExitUsage);
   return trace(run);
+}
+
+}  // namespace
+
+int run_syscount(const SyscountOptions& options) {
+  std::optional<int> killed_by;
+  int code = 0;
+  {
+    RunState run(options);
+    run.invoker = read_invoker();
+    code = run_once(run);
+    if (run.report.signal && code == 128 + *run.report.signal) killed_by = run.report.signal;
+  }  // everything released: programs unloaded, report closed
+  if (killed_by) die_by_signal(*killed_by);
+  return code;
 }
 
 }  // namespace bpfready

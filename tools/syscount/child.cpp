@@ -63,7 +63,7 @@ std::optional<std::string> find_in_path(const std::string& name) {
   return std::nullopt;
 }
 
-[[noreturn]] void run_child(const std::vector<std::string>& command, const RealUser& user,
+[[noreturn]] void run_child(const std::vector<std::string>& command, const RunAs& as,
                             pid_t parent, int status_fd, int go_fd) {
   sigset_t none;
   sigemptyset(&none);
@@ -73,10 +73,10 @@ std::optional<std::string> find_in_path(const std::string& name) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (getppid() != parent) _exit(kExitNotExecuted);
 
-  if (auto dropped = become_unprivileged_for_exec(user); !dropped) {
-    child_fail(status_fd, "cannot drop privileges for the command: " + dropped.error().message);
+  if (auto became = become_command_identity(as); !became) {
+    child_fail(status_fd, "cannot set up the command's credentials: " + became.error().message);
   }
-  // Resolved as the user, with the user's permissions.
+  // Resolved with the command's own permissions.
   auto path = find_in_path(command.front());
   if (!path) child_fail(status_fd, escape_for_terminal(command.front()) + ": command not found");
   if (!write_all(status_fd, "R")) _exit(kExitNotExecuted);
@@ -96,7 +96,7 @@ std::optional<std::string> find_in_path(const std::string& name) {
 
 // --- syscount's side -------------------------------------------------------
 
-Expected<Child> Child::spawn(const std::vector<std::string>& command, const RealUser& user) {
+Expected<Child> Child::spawn(const std::vector<std::string>& command, const RunAs& as) {
   auto status = make_pipe();
   if (!status) return status.error();
   auto go = make_pipe();
@@ -107,7 +107,7 @@ Expected<Child> Child::spawn(const std::vector<std::string>& command, const Real
   if (pid == 0) {
     status->first.reset();
     go->second.reset();
-    run_child(command, user, parent, status->second.get(), go->first.get());
+    run_child(command, as, parent, status->second.get(), go->first.get());
   }
   status->second.reset();  // only the child writes status and reads go
   go->first.reset();
@@ -151,6 +151,19 @@ std::optional<int> Child::reap_within(std::chrono::milliseconds within) {
     }
     std::this_thread::sleep_for(kPoll);
   }
+  return std::nullopt;
+}
+
+std::optional<int> Child::terminate(std::chrono::milliseconds grace) {
+  if (pid_ <= 0) return std::nullopt;
+  if (::kill(pid_, SIGTERM) != 0) return std::nullopt;
+  (void)::kill(pid_, SIGCONT);
+  if (auto status = reap_within(grace)) return status;
+  if (::kill(pid_, SIGKILL) != 0) return std::nullopt;
+  // SIGKILL ends it as soon as it leaves the kernel; an uninterruptible
+  // sleep can hold it there, but syscount does not wait for it forever.
+  if (auto status = reap_within(std::chrono::seconds(10))) return status;
+  forget();
   return std::nullopt;
 }
 

@@ -1,6 +1,7 @@
-// The command syscount starts: forked, stripped of every privilege, and held
-// just before its exec until the tracer tracks it, so that not one of its
-// syscalls (the exec included) goes uncounted, and it never runs untraced.
+// The command syscount starts: forked, made exactly what it would be without
+// syscount (tools/syscount/privs.h), and held just before its exec until
+// the tracer tracks it, so that not one of its syscalls (the exec included)
+// goes uncounted, and it never runs untraced.
 #pragma once
 
 #include <sys/types.h>
@@ -21,9 +22,9 @@ inline constexpr int kExitNotExecuted = 127;
 
 class Child {
  public:
-  // Forks; the child becomes USER, finds COMMAND's program as that user and
-  // waits. Returns once it is ready, or the reason it cannot run.
-  static Expected<Child> spawn(const std::vector<std::string>& command, const RealUser& user);
+  // Forks; the child becomes what AS says, finds COMMAND's program as that
+  // and waits. Returns once it is ready, or the reason it cannot run.
+  static Expected<Child> spawn(const std::vector<std::string>& command, const RunAs& as);
 
   Child() = default;
   Child(Child&&) = default;
@@ -44,6 +45,12 @@ class Child {
   std::optional<int> reap_within(std::chrono::milliseconds within);
   // Stop caring about the process (it is not waited for).
   void forget() { pid_ = -1; }
+
+  // Ends it the way timeout(1) does: SIGTERM (and SIGCONT, should it be
+  // stopped), then SIGKILL if it is still there after GRACE. The wait
+  // status once reaped; nullopt if it could not be signalled (errno) or
+  // outlived even SIGKILL for a while (then forgotten).
+  std::optional<int> terminate(std::chrono::milliseconds grace);
 
   // Never released: make sure it never runs the command.
   void abandon();

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <set>
 #include <sstream>
 
@@ -21,22 +22,27 @@ constexpr const char* kDescription =
     "\n"
     "Runs as root, or as an ordinary user when the binary has the file\n"
     "capabilities cap_bpf,cap_perfmon (see tracefs-setup). No tracefs access is\n"
-    "needed. The command runs as you, without any capability.\n";
+    "needed. The command runs exactly as it would without syscount: as you, with\n"
+    "your groups, and none of syscount's file capabilities (root stays root).\n"
+    "With a command the report goes to stderr (stdout is the command's), like\n"
+    "strace and time; with -p or -a to stdout; -o FILE anywhere.\n";
 
 constexpr const char* kExamples =
     "\nExamples:\n"
     "  syscount -- ls -l                 count what `ls -l` does, exec included\n"
     "  syscount --errors --latency -- make   add failed calls and time per call\n"
     "  syscount --json -o out.json -- ./app  JSON report to a file; app's output untouched\n"
+    "  syscount -d 5 -- ./server         count for 5 s, then end it like timeout(1)\n"
     "  syscount -p 1234,5678 -d 10       10 seconds of two running processes and their children\n"
     "  syscount -a -i 1 -T 5             the whole system, top 5 every second\n"
     "  syscount --category network --by-process -- curl -s example.org\n"
     "  syscount --list                   every syscall name and category\n"
     "\n"
-    "Exit status: the command's (128+N if killed by signal N, 127 if it could not be\n"
-    "executed); otherwise 0; 2 for a usage error, when profiling cannot work here\n"
-    "(the reason and the fix are printed), or when the report could not be written\n"
-    "(even with a command).\n";
+    "Exit status: the command's (127 if it could not be executed; 124 when -d ended\n"
+    "it); if the command was killed by signal N, syscount prints its report and\n"
+    "kills itself with N (the shell shows 128+N); without a command 0; 2 for a usage\n"
+    "error, when profiling cannot work here (the reason and the fix are printed), or\n"
+    "when the report could not be written (even with a command).\n";
 
 std::string one_line(std::string text) {
   std::replace(text.begin(), text.end(), '\n', ' ');
@@ -50,13 +56,14 @@ struct OptionWords {
   std::vector<std::string> pids;
   std::vector<std::string> syscalls;
   std::vector<std::string> categories;
-  std::string duration, interval, top, map_entries, flavour;
+  std::string duration, interval, top, map_entries, flavour, user;
   CLI::Option* duration_option = nullptr;
   CLI::Option* interval_option = nullptr;
   CLI::Option* top_option = nullptr;
   CLI::Option* map_entries_option = nullptr;
   CLI::Option* output_option = nullptr;
   CLI::Option* flavour_option = nullptr;
+  CLI::Option* user_option = nullptr;
 };
 
 // WORD as it may be shown in a message: quoted, with no control character.
@@ -109,7 +116,9 @@ void add_options(CLI::App& app, SyscountOptions& options, OptionWords& words) {
   app.add_flag("-a,--all", options.all, "Trace the whole system (every process)");
   words.duration_option =
       app.add_option("-d,--duration", words.duration,
-                     "Stop after SECS seconds (0.001 to 2678400, i.e. 31 days)")
+                     "Stop after SECS seconds (0.001 to 2678400, i.e. 31 days); a command "
+                     "still running then gets SIGTERM, SIGKILL 2 s later, and syscount exits "
+                     "124, as timeout(1)")
           ->type_name("SECS");
   words.interval_option =
       app.add_option("-i,--interval", words.interval,
@@ -136,8 +145,8 @@ void add_options(CLI::App& app, SyscountOptions& options, OptionWords& words) {
                "One JSON document (JSON Lines in interval mode); see docs/syscount-json.md");
   words.output_option =
       app.add_option("-o,--output", options.output,
-                     "Write the report to FILE (created as you) instead of stdout; a FIFO "
-                     "needs its reader first")
+                     "Write the report to FILE (created as you; - is stdout) instead of "
+                     "stderr (with a command) or stdout (-p, -a); a FIFO needs its reader first")
           ->type_name("FILE");
   words.map_entries_option =
       app.add_option("--map-entries", words.map_entries,
@@ -152,6 +161,10 @@ void add_options(CLI::App& app, SyscountOptions& options, OptionWords& words) {
           ->type_name("auto|tp_btf|raw_tp");
   app.add_flag("-v,--verbose", options.verbose,
                "Also say which programs are loaded, and print libbpf's own messages");
+  words.user_option =
+      app.add_option("-u,--user", words.user,
+                     "Run the command as USER, with USER's groups and no capability (root only)")
+          ->type_name("USER");
   app.add_flag("--list", options.list, "Print every known syscall with its category and exit");
 }
 
@@ -238,12 +251,48 @@ Expected<void> apply_numbers(const OptionWords& words, SyscountOptions& options)
     options.flavour = flavour;
   }
   if (words.output_option->count() > 0 && options.output.empty()) {
-    return SysError::plain("syscount: -o/--output needs a file name (without -o the report goes to stdout)");
+    return SysError::plain("syscount: -o/--output needs a file name, or - for stdout");
+  }
+  if (words.user_option->count() > 0) {
+    if (words.user.empty()) return SysError::plain("syscount: -u/--user needs a user name");
+    options.user = words.user;
   }
   return Ok{};
 }
 
-// Exactly one of a command, -p and -a.
+// NAME is an errno name this C library knows (ENOENT, E2BIG, ...).
+bool is_errno_name(const std::string& name) {
+  if (name.size() < 3 || name[0] != 'E') return false;
+  for (int errnum = 1; errnum < 4096; ++errnum) {
+    const char* known = strerrorname_np(errnum);
+    if (known != nullptr && name == known) return true;
+  }
+  return false;
+}
+
+// A command given without "--" (REST, the end of OWN) that is an errno
+// name: a value given to a flag that takes none, such as libbpf-tools'
+// `syscount -e ENOENT` (here -e is --errors), is refused with the reason
+// instead of being run as "ENOENT: command not found".
+Expected<void> check_bare_command(const std::vector<std::string>& own,
+                                  const std::vector<std::string>& rest) {
+  if (rest.empty() || !is_errno_name(rest.front())) return Ok{};
+  const std::string& name = rest.front();
+  const std::size_t at = own.size() - rest.size();
+  const std::string before = at > 0 ? own[at - 1] : "";
+  const bool after_errors_flag =
+      before == "--errors" || (before.size() >= 2 && before[0] == '-' && before[1] != '-' &&
+                               before.back() == 'e');
+  const std::string instead = "; for calls failing with " + name + " use --errno " + name;
+  if (after_errors_flag) {
+    return SysError::plain("syscount: -e is --errors here (count failed calls) and takes no value, "
+                           "so " + name + " would be run as the command" + instead);
+  }
+  return SysError::plain("syscount: " + name + " is an errno name, not a command" + instead +
+                         " (a command named so goes after --)");
+}
+
+// Exactly one of a command, -p and -a; -u only with a command.
 Expected<void> check_one_target(const SyscountOptions& options) {
   const int targets = (options.command.empty() ? 0 : 1) + (options.pids.empty() ? 0 : 1) +
                       (options.all ? 1 : 0);
@@ -251,7 +300,17 @@ Expected<void> check_one_target(const SyscountOptions& options) {
     return SysError::plain(
         "syscount: nothing to trace: give -- COMMAND, -p PID or -a (see --help)");
   }
+  if (targets > 1 && !options.command.empty()) {
+    return SysError::plain("syscount: " + std::string(options.all ? "-a" : "-p") +
+                           " traces running processes, so " + quoted(options.command.front()) +
+                           " cannot be a command to run too: give only one of -- COMMAND, "
+                           "-p PID and -a");
+  }
   if (targets > 1) return SysError::plain("syscount: give only one of -- COMMAND, -p PID and -a");
+  if (options.user && options.command.empty()) {
+    return SysError::plain("syscount: -u/--user runs a command as another user; it does not "
+                           "apply to -p or -a");
+  }
   return Ok{};
 }
 
@@ -290,6 +349,7 @@ std::variant<SyscountOptions, CliExit> parse_syscount_args(const std::vector<std
     return CliExit{2, "syscount: " + escape_for_terminal(one_line(error.what())) + " (see --help)"};
   }
 
+  if (auto bare = check_bare_command(own, app.remaining()); !bare) return usage_error(bare);
   if (auto taken = take_command(app.remaining(), options); !taken) return usage_error(taken);
   if (auto numbers = apply_numbers(words, options); !numbers) return usage_error(numbers);
   if (auto pids = apply_pids(words.pids, options); !pids) return usage_error(pids);

@@ -32,7 +32,10 @@ struct SyscountOptions {
   std::optional<double> duration;    // -d seconds
   std::optional<double> interval;    // -i seconds
   bool json = false;
-  std::string output;                // -o FILE (never empty); empty: stdout
+  // -o FILE (never empty; "-": stdout). Empty: the report goes to stderr
+  // when a command runs (its stdout is its own), to stdout with -p or -a.
+  std::string output;
+  std::optional<std::string> user;   // -u USER: run the command as USER (root only)
   bool verbose = false;
   bool list = false;                 // --list: print the syscall table and exit
   std::uint32_t map_entries = 16384; // per-process/thread breakdown entries

@@ -301,6 +301,7 @@ nlohmann::ordered_json document_json(const SyscountReport& report, nlohmann::ord
       {"programs", report.programs},
       {"ebpf", {{"syscalls", std::move(syscalls)}}},
   };
+  if (report.error) doc["error"] = valid_utf8(*report.error);
   if (report.interval_index) {
     doc["interval"] = {{"index", *report.interval_index},
                        {"start_sec", report.interval_start_sec},

@@ -83,6 +83,7 @@ struct SyscountReport {
   std::vector<pid_t> pids;
   std::optional<int> exit_status;  // command mode, once the command ended
   std::optional<int> signal;       // the signal that killed the command
+  std::optional<std::string> error;  // why the command could not be executed
   double duration_sec = 0;         // of this report (the interval in interval mode)
   std::optional<std::size_t> interval_index;  // interval mode: 1, 2, ...
   double interval_start_sec = 0;   // seconds since tracing started

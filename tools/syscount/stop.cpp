@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -97,6 +99,21 @@ WriteOutcome write_unless_stopped(int fd, std::string_view text) {
     outcome.written += static_cast<std::size_t>(n);
   }
   return outcome;
+}
+
+void die_by_signal(int signo) {
+  const rlimit no_core{0, 0};
+  (void)::setrlimit(RLIMIT_CORE, &no_core);
+  (void)::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // nor through a core_pattern pipe
+  struct sigaction action {};
+  action.sa_handler = SIG_DFL;
+  sigemptyset(&action.sa_mask);
+  (void)::sigaction(signo, &action, nullptr);
+  sigset_t only;
+  sigemptyset(&only);
+  sigaddset(&only, signo);
+  (void)::sigprocmask(SIG_UNBLOCK, &only, nullptr);
+  (void)::raise(signo);
 }
 
 }  // namespace bpfready

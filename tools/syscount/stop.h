@@ -41,4 +41,10 @@ struct WriteOutcome {
 // without blocking).
 WriteOutcome write_unless_stopped(int fd, std::string_view text);
 
+// Ends this process by SIGNO, as the command it ran ended (strace does the
+// same): its default action restored, unblocked, raised; for a signal that
+// dumps core, with RLIMIT_CORE 0 first, so that syscount leaves no core of
+// its own. Returns only when SIGNO does not end a process by default.
+void die_by_signal(int signo);
+
 }  // namespace bpfready

@@ -194,7 +194,7 @@ Expected<std::unique_ptr<SyscountTracer>> SyscountTracer::start(const TracerConf
     return SysError::plain("syscount has no " + std::string(to_string(config.flavour)) +
                            " programs");
   }
-  const LibbpfLogCapture capture(log, /*with_debug=*/false);
+  const LibbpfLogCapture capture(log, config.libbpf_debug);
   auto loaded = config.flavour == ProbeFlavour::raw_tp ? load_variant<syscount_raw_bpf>(config)
                                                        : load_variant<syscount_bpf>(config);
   if (!loaded) return loaded.error();

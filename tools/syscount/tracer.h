@@ -35,6 +35,7 @@ struct TracerConfig {
   bool errors = false;        // attach sys_exit for failed calls
   bool latency = false;       // attach sys_exit, time entry to exit
   std::uint32_t map_entries = 16384;
+  bool libbpf_debug = false;  // -v: keep libbpf's debug messages of the load too
   // Written into the programs' table before they are loaded, so this works
   // where the table cannot be memory-mapped (before 5.5) as well.
   std::vector<TrackedTarget> targets;

@@ -118,7 +118,49 @@ TEST(SyscountCli, OutputNeedsAFileName) {
   EXPECT_EQ(bad.code, 2);
   EXPECT_NE(bad.text.find("-o"), std::string::npos) << bad.text;
   EXPECT_EQ(fails({"--output=", "-a"}).code, 2);
-  EXPECT_EQ(ok({"-o", "-", "-a"}).output, "-") << "a file named '-' is a name like any other";
+  EXPECT_EQ(ok({"-o", "-", "-a"}).output, "-") << "stdout (a file named - is ./-)";
+  EXPECT_NE(fails({"--help"}).text.find("- is stdout"), std::string::npos);
+}
+
+// libbpf-tools' `syscount -e ENOENT` filters by errno; here -e is --errors
+// and takes no value, so ENOENT was run as the command ("ENOENT: command
+// not found", 127). Now the conflict is named, with what to use instead.
+TEST(SyscountCli, AnErrnoNameWhereACommandGoesIsRefusedWithTheReason) {
+  auto after_e = fails({"-e", "ENOENT", "-p", "1234"});
+  EXPECT_EQ(after_e.code, 2);
+  EXPECT_EQ(after_e.text.rfind("syscount: -e is --errors here", 0), 0u) << after_e.text;
+  EXPECT_NE(after_e.text.find("--errno ENOENT"), std::string::npos) << after_e.text;
+  EXPECT_EQ(after_e.text.find('\n'), std::string::npos);
+  EXPECT_NE(fails({"-Pe", "EAGAIN", "-a"}).text.find("-e is --errors"), std::string::npos);
+  EXPECT_NE(fails({"--errors", "EPERM"}).text.find("--errno EPERM"), std::string::npos);
+
+  auto after_p = fails({"-a", "ENOENT"});
+  EXPECT_NE(after_p.text.find("ENOENT is an errno name, not a command"), std::string::npos)
+      << after_p.text;
+  // After --, a command is a command, whatever its name; so are other words.
+  EXPECT_EQ(ok({"-e", "--", "ENOENT"}).command, (std::vector<std::string>{"ENOENT"}));
+  EXPECT_EQ(ok({"-e", "ENOTAREALERRNO"}).command, (std::vector<std::string>{"ENOTAREALERRNO"}));
+  EXPECT_EQ(ok({"-e", "ls", "-a"}).command, (std::vector<std::string>{"ls", "-a"}));
+}
+
+TEST(SyscountCli, ACommandBesidePOrAIsNamedInTheError) {
+  auto both = fails({"-p", "1", "--", "ls"});
+  EXPECT_EQ(both.code, 2);
+  EXPECT_NE(both.text.find("-p traces running processes, so 'ls' cannot be a command"),
+            std::string::npos)
+      << both.text;
+  EXPECT_NE(fails({"-a", "--", "ls"}).text.find("-a traces running processes"), std::string::npos);
+}
+
+TEST(SyscountCli, UserIsForACommand) {
+  EXPECT_EQ(ok({"-u", "alice", "--", "ls"}).user, "alice");
+  EXPECT_EQ(ok({"--user=1000", "--", "ls"}).user, "1000");
+  EXPECT_FALSE(ok({"--", "ls"}).user.has_value());
+  auto with_a = fails({"-u", "alice", "-a"});
+  EXPECT_EQ(with_a.code, 2);
+  EXPECT_NE(with_a.text.find("-u/--user runs a command"), std::string::npos) << with_a.text;
+  EXPECT_EQ(fails({"-u", "", "--", "ls"}).code, 2);
+  EXPECT_NE(fails({"--help"}).text.find("--user"), std::string::npos);
 }
 
 // syscall_N names a number the kernel counters can hold by name: below 1023.
@@ -187,6 +229,9 @@ TEST(SyscountCli, HelpTeachesWithExamples) {
   EXPECT_NE(help.text.find("Examples:"), std::string::npos);
   EXPECT_NE(help.text.find("cap_bpf,cap_perfmon"), std::string::npos);
   EXPECT_NE(help.text.find("--by-process"), std::string::npos);
+  EXPECT_NE(help.text.find("the report goes to stderr"), std::string::npos);
+  EXPECT_NE(help.text.find("124 when -d ended"), std::string::npos);
+  EXPECT_NE(help.text.find("kills itself with N"), std::string::npos);
 }
 
 TEST(SyscountCli, VersionNeedsNoTarget) {
