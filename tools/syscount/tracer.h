@@ -35,6 +35,9 @@ struct TracerConfig {
   bool errors = false;        // attach sys_exit for failed calls
   bool latency = false;       // attach sys_exit, time entry to exit
   std::uint32_t map_entries = 16384;
+  // A cgroup v2 directory, open: only its tasks (descendants' included) are
+  // counted, checked in the kernel; -1: no cgroup filter. With system_wide.
+  int cgroup_fd = -1;
   // Written into the programs' table before they are loaded, so this works
   // where the table cannot be memory-mapped (before 5.5) as well.
   std::vector<TrackedTarget> targets;
