@@ -1,7 +1,11 @@
 #!/bin/bash
 # syscount benchmark: nanoseconds added per syscall by each way of counting
 # syscalls, measured on a loop of getppid() calls, and the cost syscount puts
-# on processes it does not trace. Prints figures; asserts nothing.
+# on processes it does not trace; beside each row, the kernel's own figure
+# for each BPF program (run_time_ns / run_cnt over the loop, with the BPF
+# run-time statistics on), which resolves what the loop cannot where a
+# syscall costs a microsecond; and the start-up cost against strace
+# (bench/syscount_startup.sh). Prints figures; asserts nothing.
 #
 # usage (root): bench/syscount_bench.sh [BUILD_DIR] [N] [RUNS]
 #   BUILD_DIR  a configured and built tree (default: build-sc next to this script)
@@ -24,12 +28,16 @@ maker=$build/tests/support/syscount_maker
 # attached: both built with the tree (bench/CMakeLists.txt).
 floor=$build/bench/syscount_floor.bpf.o
 attach=$build/bench/syscount_attach
+stats_hold=$build/bench/bpf_stats_hold
 libbpf_syscount=/usr/sbin/syscount
-for tool in "$syscount" "$maker" "$attach"; do
+for tool in "$syscount" "$maker" "$attach" "$stats_hold" "$libbpf_syscount"; do
   [[ -x $tool ]] || { echo "missing $tool: build the tree first" >&2; exit 2; }
 done
 [[ -f $floor ]] || { echo "missing $floor: build the tree first" >&2; exit 2; }
 [[ $(id -u) == 0 ]] || { echo "run as root (the other tools need it)" >&2; exit 2; }
+for tool in bpftool jq; do
+  command -v "$tool" > /dev/null || { echo "$tool is needed to read the programs' statistics" >&2; exit 2; }
+done
 # bpftrace's tracepoints and libbpf-tools resolve events through tracefs.
 mounted_tracefs=""
 if [[ ! -d /sys/kernel/tracing/events ]]; then
@@ -39,6 +47,7 @@ fi
 work=$(mktemp -d /tmp/syscount_bench.XXXXXX)
 cleanup() {
   [[ -z $tracer ]] || { kill -INT "$tracer" 2>/dev/null || true; wait "$tracer" 2>/dev/null || true; }
+  [[ -z $holder ]] || { kill -INT "$holder" 2>/dev/null || true; wait "$holder" 2>/dev/null || true; }
   rm -rf "$work"
   [[ -z $mounted_tracefs ]] || umount /sys/kernel/tracing  # leave the host as it was
 }
@@ -62,7 +71,7 @@ start_tracer() {
   tracer=$!
   if [[ -n $pattern ]]; then
     for ((t = 0; t < 200; t++)); do
-      grep -q "$pattern" "$work/tracer.out" && return 0
+      grep -q "$pattern" "$work/tracer.out" 2> /dev/null && return 0
       kill -0 "$tracer" 2>/dev/null || break
       sleep 0.1
     done
@@ -76,14 +85,137 @@ stop_tracer() {
   tracer=""
 }
 
+# --- the kernel's statistics of each program ------------------------------
+# Held on (bench/bpf_stats_hold.c) for the whole run, off again after.
+holder=""
+"$stats_hold" > "$work/holder.out" 2>&1 &
+holder=$!
+for ((t = 0; t < 100; t++)); do grep -q enabled "$work/holder.out" && break; sleep 0.1; done
+grep -q enabled "$work/holder.out" || { cat "$work/holder.out" >&2; exit 1; }
+
+# Every loaded program as a JSON array. bpftool reports an error object when
+# a program goes away while it lists them (another tool ending): it is asked
+# again.
+programs() {
+  local json t
+  for ((t = 0; t < 20; t++)); do
+    json=$(bpftool prog show -j 2> /dev/null) || true
+    jq -e 'type == "array"' <<< "$json" > /dev/null 2>&1 && { echo "$json"; return; }
+    sleep 0.05
+  done
+  echo "bpftool cannot list the programs" >&2
+  exit 1
+}
+known=" "
+remember_programs() { known=" $(programs | jq -r '.[].id' | tr '\n' ' ') "; }
+# Ids of the programs named $1 loaded since remember_programs: this run's,
+# not another tool's of the same name.
+new_ids() {
+  programs | jq -r --arg n "$1" --arg k "$known" \
+    '.[] | select(.name == $n) | .id as $id | select($k | contains(" \($id) ") | not) | $id' | tr '\n' ' '
+}
+# "RUN_CNT RUN_TIME_NS" of the program ids given, summed.
+stats_of() {
+  local id c t total_c=0 total_t=0
+  for id in "$@"; do
+    read -r c t < <(bpftool prog show id "$id" -j 2> /dev/null |
+      jq -r 'if type == "object" and has("id") then "\(.run_cnt // 0) \(.run_time_ns // 0)" else "0 0" end')
+    total_c=$((total_c + c)); total_t=$((total_t + t))
+  done
+  echo "$total_c $total_t"
+}
+declare -A runs_of time_of  # "ROW PROG" -> run_cnt, run_time_ns, summed over rounds
+declare -A progs_of         # ROW -> the programs measured for it
+# measure ROW PROG... -- COMMAND...: keeps the loop figure COMMAND prints for
+# ROW, and what each PROG (loaded since remember_programs) cost during it.
+measure() {
+  local row=$1 prog; shift
+  local -a names=()
+  while [[ $1 != -- ]]; do names+=("$1"); shift; done; shift
+  local -A ids=() before=()
+  for prog in "${names[@]}"; do
+    ids[$prog]=$(new_ids "$prog")
+    # shellcheck disable=SC2086  # a list of ids
+    before[$prog]=$(stats_of ${ids[$prog]})
+  done
+  # Not in a subshell: COMMAND may wait for this shell's children.
+  "$@" > "$work/figure"
+  keep "$row" "$(cat "$work/figure")"
+  progs_of[$row]="${names[*]}"
+  local c0 t0 c1 t1
+  for prog in "${names[@]}"; do
+    read -r c0 t0 <<< "${before[$prog]}"
+    # shellcheck disable=SC2086
+    read -r c1 t1 <<< "$(stats_of ${ids[$prog]})"
+    runs_of["$row $prog"]=$(( ${runs_of["$row $prog"]:-0} + c1 - c0 ))
+    time_of["$row $prog"]=$(( ${time_of["$row $prog"]:-0} + t1 - t0 ))
+  done
+}
+
+# syscount rows: the loop process waits on a FIFO while syscount attaches to
+# it with -p (the same entry program as with a command, for a process it
+# tracks), so that the statistics cover the loop and nothing of syscount's
+# own start or end.
+mkfifo "$work/go"
+loop_pid=""
+waiting_loop() {
+  sh -c 'read -r _ < "$1"; exec taskset -c "$2" "$3" loop "$4"' sh "$work/go" "$cpu" "$maker" "$n" \
+    > "$work/loop.out" 2> /dev/null &
+  loop_pid=$!
+}
+release_loop() {
+  echo go > "$work/go"
+  wait "$loop_pid" || true
+  grep -E '^[0-9]+(\.[0-9]+)?$' "$work/loop.out" | tail -n 1
+}
+# sc_row ROW PROG... -- SYSCOUNT_OPTION...
+sc_row() {
+  local row=$1; shift
+  local -a names=()
+  while [[ $1 != -- ]]; do names+=("$1"); shift; done; shift
+  waiting_loop
+  remember_programs
+  "$syscount" "$@" -o /dev/null -p "$loop_pid" > "$work/sc.out" 2>&1 &
+  local sc=$! enter="" t
+  for ((t = 0; t < 200; t++)); do
+    enter=$(new_ids syscount_enter)
+    [[ -n $enter ]] && bpftool link show -j | jq -e --arg k " $enter" \
+      'any(.[]; .prog_id as $p | $k | contains(" \($p) "))' > /dev/null && break
+    sleep 0.1
+  done
+  measure "$row" "${names[@]}" -- release_loop
+  wait "$sc" || { echo "syscount failed: $*" >&2; cat "$work/sc.out" >&2; exit 1; }
+}
+# bg_row ROW PATTERN PROG... -- TRACER...: the loop under a tracer that
+# runs in the background (PATTERN in its output: attached).
+bg_row() {
+  local row=$1 pattern=$2; shift 2
+  local -a names=()
+  while [[ $1 != -- ]]; do names+=("$1"); shift; done; shift
+  remember_programs
+  start_tracer "$pattern" "$@"
+  measure "$row" "${names[@]}" -- one "${loop[@]}"
+  stop_tracer
+}
+
 declare -A added
+# ns per run of program PROG of ROW over the whole run.
+per_run() {
+  awk -v c="${runs_of["$1 $2"]:-0}" -v t="${time_of["$1 $2"]:-0}" \
+    'BEGIN { if (c > 0) printf "%.1f", t / c; else print "n/a" }'
+}
 row() {
+  local prog shown=""
   added[$1]=$(awk -v a="$3" -v b="$base" 'BEGIN { print a - b }')
-  printf '  %-48s %8.2f ns/call  %+8.2f ns\n' "$2" "$3" "${added[$1]}"
+  for prog in ${progs_of[$1]:-}; do shown+="  $prog $(per_run "$1" "$prog")"; done
+  printf '  %-46s %8.2f ns/call %+8.2f ns %s\n' "$2" "$3" "${added[$1]}" "$shown"
 }
 
 echo "syscount benchmark: $(uname -r), $(nproc) CPUs, N=$n getppid calls, $runs rounds, best per row"
-echo "  (ns/call is measured by the loop itself, pinned to CPU $cpu; the last column is what tracing adds)"
+echo "  command: $0 $*"
+echo "  ns/call: measured by the loop itself, pinned to CPU $cpu; then what tracing adds; then each"
+echo "  BPF program's own ns per run (kernel statistics over the loops of all rounds; the programs"
+echo "  also run for the host's other processes' calls, about the same for every row)."
 echo "  Every round measures every row once, so slow drift of the host hits all rows alike."
 
 declare -A best
@@ -93,47 +225,37 @@ keep() {  # keep the lowest value seen for row $1
 loop=(taskset -c "$cpu" "$maker" loop "$n")
 for ((round = 0; round < runs; round++)); do
   keep base "$(one "${loop[@]}")"
+  bg_row floor attached syscount_floor -- "$attach" "$floor" syscount_floor
+  bg_row floor_latency attached floor_lat_enter floor_lat_exit -- \
+    "$attach" "$floor" floor_lat_enter floor_lat_exit
 
-  start_tracer attached "$attach" "$floor"
-  keep floor "$(one "${loop[@]}")"
-  stop_tracer
-
-  keep sc "$(one "$syscount" -o /dev/null -- "${loop[@]}")"
-  keep sc_errors "$(one "$syscount" --errors -o /dev/null -- "${loop[@]}")"
-  keep sc_latency "$(one "$syscount" --latency -o /dev/null -- "${loop[@]}")"
-  keep sc_both "$(one "$syscount" --errors --latency --by-thread -o /dev/null -- "${loop[@]}")"
+  sc_row sc syscount_enter --
+  sc_row sc_errors syscount_enter syscount_exit -- --errors
+  sc_row sc_latency syscount_enter syscount_exit -- --latency
+  sc_row sc_both syscount_enter syscount_exit -- --errors --latency --by-thread
   # The fallback for kernels without typed tracepoints, forced here.
-  keep sc_raw "$(one "$syscount" --flavour raw_tp -o /dev/null -- "${loop[@]}")"
-  keep sc_raw_latency "$(one "$syscount" --flavour raw_tp --latency -o /dev/null -- "${loop[@]}")"
+  sc_row sc_raw syscount_enter syscount_exit -- --flavour raw_tp
+  sc_row sc_raw_latency syscount_enter syscount_exit -- --flavour raw_tp --latency
 
-  start_tracer "Tracing" stdbuf -oL "$libbpf_syscount"
-  keep lt "$(one "${loop[@]}")"
-  stop_tracer
-  start_tracer "Tracing" stdbuf -oL "$libbpf_syscount" -L
-  keep lt_latency "$(one "${loop[@]}")"
-  stop_tracer
+  bg_row lt "Tracing" sys_enter sys_exit -- stdbuf -oL "$libbpf_syscount"
+  bg_row lt_latency "Tracing" sys_enter sys_exit -- stdbuf -oL "$libbpf_syscount" -L
 
   keep bpftrace "$(one bpftrace -q -e 'tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @[args->id] = count(); } END { clear(@); }' -c "$(command -v taskset) -c $cpu $maker loop $n")"
   keep strace "$(one strace -f -c -o /dev/null -- taskset -c "$cpu" "$maker" loop "$strace_n")"
 
-  start_tracer "" "$syscount" -o /dev/null -- sleep 600
-  keep unrelated "$(one "${loop[@]}")"
+  bg_row unrelated "" syscount_enter -- "$syscount" -o /dev/null -- sleep 600
   # Ending the traced command ends syscount.
   pkill -P "$tracer" -x sleep 2>/dev/null || true
-  stop_tracer
-
-  start_tracer "" "$syscount" --flavour raw_tp -o /dev/null -- sleep 600
-  keep unrelated_raw "$(one "${loop[@]}")"
+  bg_row unrelated_raw "" syscount_enter -- "$syscount" --flavour raw_tp -o /dev/null -- sleep 600
   pkill -P "$tracer" -x sleep 2>/dev/null || true
-  stop_tracer
 done
-
 base=${best[base]}
 row base "untraced" "$base"
 row floor "empty raw_tp program (the floor)" "${best[floor]}"
+row floor_latency "floor of timing: 2 hooks + 2 clock reads" "${best[floor_latency]}"
 row sc "syscount (default)" "${best[sc]}"
 row sc_errors "syscount --errors" "${best[sc_errors]}"
-row sc_latency "syscount --latency" "${best[sc_latency]}"
+row sc_latency "syscount -L (--latency)" "${best[sc_latency]}"
 row sc_both "syscount --errors --latency --by-thread" "${best[sc_both]}"
 row sc_raw "syscount --flavour raw_tp (the fallback)" "${best[sc_raw]}"
 row sc_raw_latency "syscount --flavour raw_tp --latency" "${best[sc_raw_latency]}"
@@ -143,18 +265,26 @@ row bpftrace "bpftrace: count by syscall id, /pid == cpid/" "${best[bpftrace]}"
 row strace "strace -f -c (N=$strace_n)" "${best[strace]}"
 row unrelated "unrelated process, syscount tracing another" "${best[unrelated]}"
 row unrelated_raw "unrelated process, raw_tp syscount tracing another" "${best[unrelated_raw]}"
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "n/a"; else printf "%.2f", a / b }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0 || a == "n/a" || b == "n/a") print "n/a"; else printf "%.2f", a / b }'; }
+# A program that never ran (n/a: libbpf-tools loads sys_enter but uses it
+# only with -L) adds nothing.
+sum() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" && b == "n/a") print "n/a"; else print (a == "n/a" ? 0 : a) + (b == "n/a" ? 0 : b) }'; }
+minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.2f", a - b }'; }
 echo
-echo "ratios (ns added / ns added by libbpf-tools syscount, same run):"
-echo "  syscount default   / syscount      : $(ratio "${added[sc]}" "${added[lt]}")   (goal <= 0.55)"
+echo "ratios from the loop (ns added / ns added by libbpf-tools, same run):"
+echo "  syscount default   / syscount      : $(ratio "${added[sc]}" "${added[lt]}")"
 echo "  syscount --errors  / syscount      : $(ratio "${added[sc_errors]}" "${added[lt]}")"
-echo "  syscount --latency / syscount -L   : $(ratio "${added[sc_latency]}" "${added[lt_latency]}")   (goal <= 0.33)"
-printf '  unrelated process - floor         : %+.2f ns   (goal within 1 ns)\n' \
-  "$(awk -v a="${added[unrelated]}" -v b="${added[floor]}" 'BEGIN{print a-b}')"
+echo "  syscount -L        / syscount -L   : $(ratio "${added[sc_latency]}" "${added[lt_latency]}")"
+echo "  syscount default   - floor         : $(minus "${added[sc]}" "${added[floor]}") ns   (goal within 10 ns)"
+echo "  syscount -L        - timing floor  : $(minus "${added[sc_latency]}" "${added[floor_latency]}") ns"
+echo "  unrelated process  - floor         : $(minus "${added[unrelated]}" "${added[floor]}") ns"
+echo "ratios from the kernel's statistics (ns per run of the programs):"
+echo "  syscount_enter (default) / libbpf-tools sys_enter : $(ratio "$(per_run sc syscount_enter)" "$(per_run lt sys_enter)")   (goal <= 0.5; n/a: it did not run)"
+echo "  syscount_enter (default) / libbpf-tools enter+exit: $(ratio "$(per_run sc syscount_enter)" "$(sum "$(per_run lt sys_enter)" "$(per_run lt sys_exit)")")   (what each counts with)"
+echo "  syscount --errors enter+exit / libbpf-tools enter+exit: $(ratio "$(sum "$(per_run sc_errors syscount_enter)" "$(per_run sc_errors syscount_exit)")" "$(sum "$(per_run lt sys_enter)" "$(per_run lt sys_exit)")")"
+echo "  syscount -L enter+exit / libbpf-tools -L enter+exit: $(ratio "$(sum "$(per_run sc_latency syscount_enter)" "$(per_run sc_latency syscount_exit)")" "$(sum "$(per_run lt_latency sys_enter)" "$(per_run lt_latency sys_exit)")")"
+echo "  syscount -L enter+exit / timing floor enter+exit : $(ratio "$(sum "$(per_run sc_latency syscount_enter)" "$(per_run sc_latency syscount_exit)")" "$(sum "$(per_run floor_latency floor_lat_enter)" "$(per_run floor_latency floor_lat_exit)")")"
+echo "  syscount_enter (default) / empty program          : $(ratio "$(per_run sc syscount_enter)" "$(per_run floor syscount_floor)")"
 
 echo
-if command -v hyperfine > /dev/null; then
-  hyperfine -N --warmup 3 --runs 30 --export-csv "$work/true.csv" \
-    "$syscount -o /dev/null -- /bin/true" > /dev/null 2>&1
-  awk -F, 'NR == 2 { printf "wall time of syscount -- /bin/true: %.1f ms mean, %.1f ms min (goal < 30 ms)\n", $2 * 1000, $7 * 1000 }' "$work/true.csv"
-fi
+"$here/syscount_startup.sh" "$build" 10

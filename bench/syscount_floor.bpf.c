@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The cheapest possible program on sys_enter: what any raw-tracepoint tool
- * costs every syscall on the host, before doing any work. The benchmark
- * measures syscount's cost to unrelated processes against it. */
+/* The floors syscount is measured against (bench/syscount_bench.sh); the
+ * benchmark attaches one variant at a time (bench/syscount_attach.c).
+ *
+ * - syscount_floor: the cheapest possible program on sys_enter, what any
+ *   raw-tracepoint tool costs every syscall on the host before doing any
+ *   work. Counting cannot cost less.
+ * - floor_lat_enter + floor_lat_exit: two hooks and two clock reads, what
+ *   timing each call exactly (entry to exit) cannot cost less than, whatever
+ *   it keeps. The time is kept in one word, racy on purpose: nothing cheaper
+ *   keeps the compiler from dropping the clock reads. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -10,5 +17,22 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 SEC("raw_tp/sys_enter")
 int syscount_floor(struct bpf_raw_tracepoint_args *ctx)
 {
+	return 0;
+}
+
+__u64 floor_entered;
+__u64 floor_elapsed;
+
+SEC("raw_tp/sys_enter")
+int floor_lat_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	floor_entered = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int floor_lat_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	floor_elapsed += bpf_ktime_get_ns() - floor_entered;
 	return 0;
 }

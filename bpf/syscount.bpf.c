@@ -39,7 +39,7 @@ struct task_struct {
 static __always_inline bool is_tracked(__u32 tgid)
 {
 	if (!filter_tgids)
-		return true;
+		return in_cgroup();
 	return *track_slot(tgid) == SYSCOUNT_TRACKED;
 }
 
@@ -61,6 +61,8 @@ int BPF_PROG(syscount_enter, struct pt_regs *regs, long nr)
 				return 0;
 			*track_slot(tgid) = SYSCOUNT_TRACKED;
 		}
+	} else if (!in_cgroup()) {
+		return 0;
 	}
 
 	count_entry(((__u64)tgid << 32) | (__u32)task->pid, slot_of(nr));

@@ -35,6 +35,9 @@ const volatile __u8 want_errors = 0;
 const volatile __u8 want_latency = 0;
 const volatile long execve_nr = -1;
 const volatile long execveat_nr = -1;
+/* --cgroup/--unit: count only tasks in the cgroup (v2) of cgroup_filter's
+ * one entry, or in its descendants. With filter_tgids off. */
+const volatile __u8 filter_cgroup = 0;
 
 /* One byte per possible TGID (enum syscount_track): the filter every process
  * on the host pays for is one load, with no helper call and no hash. Bytes
@@ -49,6 +52,23 @@ __u8 tracked[SYSCOUNT_PID_LIMIT];
 static __always_inline __u8 *track_slot(__u32 tgid)
 {
 	return &tracked[tgid & (SYSCOUNT_PID_LIMIT - 1)];
+}
+
+/* The cgroup of --cgroup/--unit, set by user space before attaching. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_filter SEC(".maps");
+
+/* Whether the current task is counted by the cgroup filter: always when
+ * there is none (the verifier then prunes the call). One helper call that
+ * compares the task's cgroup with one ancestor (no walk), usable by
+ * tracing programs since 4.9, so in both variants. */
+static __always_inline bool in_cgroup(void)
+{
+	return !filter_cgroup || bpf_current_task_under_cgroup(&cgroup_filter, 0) == 1;
 }
 
 struct {

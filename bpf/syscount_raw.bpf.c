@@ -71,7 +71,7 @@ static __always_inline bool tracked_now(__u64 pid_tgid)
 	__u8 state;
 
 	if (!filter_tgids)
-		return true;
+		return in_cgroup();
 	state = *track_slot(tgid);
 	if (state == SYSCOUNT_TRACKED)
 		return true;

@@ -178,7 +178,7 @@ Snapshot collect_snapshot(const SystemRoot& root, const CollectOptions& options)
     snap.kernel_release = std::string(trim(*release));
     snap.kernel = parse_kernel_version(snap.kernel_release);
   }
-  read_kernel_config(root, snap);
+  if (options.read_kernel_config) read_kernel_config(root, snap);
   snap.btf_vmlinux = root.exists("/sys/kernel/btf/vmlinux");
 
   for (const auto& key : relevant_sysctls()) {

@@ -102,6 +102,10 @@ struct CollectOptions {
   bool run_probes = true;   // ignored for fixture roots
   std::string binary_path;  // empty: the running executable (/proc/self/exe)
   unsigned probe_calls = 1000;
+  // The kernel config (often /proc/config.gz, decompressed): a few ms that
+  // a caller wanting only a quick verdict can skip; its options are then
+  // unknown, never assumed off.
+  bool read_kernel_config = true;
 };
 
 Snapshot collect_snapshot(const SystemRoot& root, const CollectOptions& options);

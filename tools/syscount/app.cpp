@@ -23,6 +23,7 @@
 #include "libcheck/common/procfs.h"
 #include "libcheck/common/text.h"
 #include "libcheck/snapshot.h"
+#include "tools/syscount/cgroup.h"
 #include "tools/syscount/child.h"
 #include "tools/syscount/preflight.h"
 #include "tools/syscount/privs.h"
@@ -102,6 +103,7 @@ struct RunState {
   std::optional<cap_value_t> read_capability;
   std::unique_ptr<SyscountTracer> tracer;
   ReportOutput output{options.output, options.mode() == TargetMode::command};
+  Fd cgroup;                    // --cgroup/--unit: the directory, open
   int exit_code = 0;
   bool wait_failed = false;        // the end of the run may have been missed
   std::optional<SysError> read_error;  // the counters could not be read: no report
@@ -116,13 +118,42 @@ Expected<void> check_can_trace(RunState& run) {
   CollectOptions collect;
   collect.run_probes = false;
   collect.binary_path = self_exe();
-  const Snapshot snapshot = collect_snapshot(SystemRoot("/"), collect);
+  // Without the kernel config first (decompressing it is most of the
+  // pre-flight's time); read only to explain a refusal precisely.
+  collect.read_kernel_config = false;
+  Snapshot snapshot = collect_snapshot(SystemRoot("/"), collect);
   auto flavour = decide_flavour(snapshot, subject_from_snapshot(snapshot), collect.binary_path,
                                 run.options.flavour);
+  if (!flavour) {
+    collect.read_kernel_config = true;
+    snapshot = collect_snapshot(SystemRoot("/"), collect);
+    flavour = decide_flavour(snapshot, subject_from_snapshot(snapshot), collect.binary_path,
+                             run.options.flavour);
+  }
   if (!flavour) return flavour.error();
   run.flavour = *flavour;
   run.report.programs = std::string(to_string(*flavour));
   if (map_reads_need_capability(snapshot)) run.read_capability = held_bpf_capability();
+  return Ok{};
+}
+
+// --cgroup PATH or --unit NAME: the cgroup v2 directory, opened (cgroup.h).
+Expected<void> open_cgroup_target(RunState& run) {
+  if (!run.options.by_cgroup()) return Ok{};
+  std::string path = run.options.cgroup;
+  if (path.empty()) {
+    auto unit = unit_name(run.options.unit);
+    if (!unit) return unit.error();
+    auto root = cgroup2_root();
+    if (!root) return root.error();
+    auto found = unit_cgroup_path(*root, *unit);
+    if (!found) return found.error();
+    path = std::move(*found);
+  }
+  auto opened = open_cgroup(path);
+  if (!opened) return opened.error();
+  run.cgroup = std::move(*opened);
+  if (run.options.verbose) error_line("counting the tasks of cgroup " + escape_for_terminal(path));
   return Ok{};
 }
 
@@ -136,6 +167,7 @@ Expected<void> preflight(RunState& run) {
   if (!watched) return watched.error();
   run.tgids = std::move(watched->tgids);
   run.pidfds = std::move(watched->pidfds);
+  if (auto cgroup = open_cgroup_target(run); !cgroup) return cgroup;
   if (auto can = check_can_trace(run); !can) return can;
 
   run.report.mode = run.options.mode();
@@ -167,7 +199,8 @@ TracerConfig tracer_config(const RunState& run) {
   const SyscountOptions& options = run.options;
   TracerConfig config;
   config.flavour = run.flavour;
-  config.system_wide = options.mode() == TargetMode::all;
+  config.system_wide = options.mode() == TargetMode::all || options.mode() == TargetMode::cgroup;
+  config.cgroup_fd = run.cgroup.get();
   config.by_process = options.report.by_process;
   config.by_thread = options.report.by_thread;
   config.errors = options.report.errors;

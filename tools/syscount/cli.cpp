@@ -35,6 +35,7 @@ constexpr const char* kExamples =
     "  syscount -d 5 -- ./server         count for 5 s, then end it like timeout(1)\n"
     "  syscount -p 1234,5678 -d 10       10 seconds of two running processes and their children\n"
     "  syscount -a -i 1 -T 5             the whole system, top 5 every second\n"
+    "  syscount --unit cron -d 60        one minute of cron.service's processes\n"
     "  syscount --category network --by-process -- curl -s example.org\n"
     "  syscount --list                   every syscall name and category\n"
     "\n"
@@ -64,6 +65,9 @@ struct OptionWords {
   CLI::Option* output_option = nullptr;
   CLI::Option* flavour_option = nullptr;
   CLI::Option* user_option = nullptr;
+  std::string cgroup, unit;  // --cgroup, --unit
+  CLI::Option* cgroup_option = nullptr;
+  CLI::Option* unit_option = nullptr;
 };
 
 // WORD as it may be shown in a message: quoted, with no control character.
@@ -107,6 +111,39 @@ std::vector<std::string> split_command(const std::vector<std::string>& args,
   }
   return own;
 }
+
+// --- cgroup filter ----------------------------------------------------------
+// --cgroup and --unit name the tasks to count by the cgroup they are in: a
+// target of their own, like -a but for one cgroup v2 subtree.
+void add_cgroup_options(CLI::App& app, OptionWords& words) {
+  words.cgroup_option =
+      app.add_option("--cgroup", words.cgroup,
+                     "Trace every task in this cgroup v2 directory and its descendants (a "
+                     "container, a service), e.g. /sys/fs/cgroup/system.slice/cron.service")
+          ->type_name("PATH");
+  words.unit_option =
+      app.add_option("--unit", words.unit,
+                     "Trace the tasks of this systemd unit (NAME.service, .scope or .slice; found "
+                     "in the cgroup v2 tree, no D-Bus)")
+          ->type_name("NAME");
+}
+
+// The words of --cgroup and --unit: each non-empty when given, not both.
+Expected<void> apply_cgroup(const OptionWords& words, SyscountOptions& options) {
+  if (words.cgroup_option->count() > 0) {
+    if (words.cgroup.empty()) return SysError::plain("syscount: --cgroup needs a directory");
+    options.cgroup = words.cgroup;
+  }
+  if (words.unit_option->count() > 0) {
+    if (words.unit.empty()) return SysError::plain("syscount: --unit needs a unit name");
+    options.unit = words.unit;
+  }
+  if (!options.cgroup.empty() && !options.unit.empty()) {
+    return SysError::plain("syscount: give --cgroup or --unit, not both (a unit is a cgroup)");
+  }
+  return Ok{};
+}
+// ---------------------------------------------------------------------------
 
 void add_options(CLI::App& app, SyscountOptions& options, OptionWords& words) {
   app.add_option("-p,--pid", words.pids,
@@ -166,6 +203,7 @@ void add_options(CLI::App& app, SyscountOptions& options, OptionWords& words) {
                      "Run the command as USER, with USER's groups and no capability (root only)")
           ->type_name("USER");
   app.add_flag("--list", options.list, "Print every known syscall with its category and exit");
+  add_cgroup_options(app, words);
 }
 
 // What the parser left (REST): the command when given without "--".
@@ -296,9 +334,15 @@ Expected<void> check_bare_command(const std::vector<std::string>& own,
 Expected<void> check_one_target(const SyscountOptions& options) {
   const int targets = (options.command.empty() ? 0 : 1) + (options.pids.empty() ? 0 : 1) +
                       (options.all ? 1 : 0);
+  if (options.by_cgroup() && targets > 0) {
+    return SysError::plain(
+        "syscount: --cgroup/--unit selects the tasks itself: give it without -- COMMAND, -p "
+        "or -a (to count a command in a cgroup, start it there and give the cgroup)");
+  }
+  if (options.by_cgroup()) return Ok{};
   if (targets == 0) {
     return SysError::plain(
-        "syscount: nothing to trace: give -- COMMAND, -p PID or -a (see --help)");
+        "syscount: nothing to trace: give -- COMMAND, -p PID, -a or --cgroup PATH (see --help)");
   }
   if (targets > 1 && !options.command.empty()) {
     return SysError::plain("syscount: " + std::string(options.all ? "-a" : "-p") +
@@ -354,6 +398,7 @@ std::variant<SyscountOptions, CliExit> parse_syscount_args(const std::vector<std
   if (auto numbers = apply_numbers(words, options); !numbers) return usage_error(numbers);
   if (auto pids = apply_pids(words.pids, options); !pids) return usage_error(pids);
   if (auto filters = apply_filters(words, options); !filters) return usage_error(filters);
+  if (auto cgroup = apply_cgroup(words, options); !cgroup) return usage_error(cgroup);
   if (options.report.failed_only) options.report.errors = true;
   if (options.list) return options;
   if (auto one = check_one_target(options); !one) return usage_error(one);

@@ -44,7 +44,13 @@ struct SyscountOptions {
   std::optional<ProbeFlavour> flavour;
   SyscountReportOptions report;
 
+  // --- cgroup filter (--cgroup, --unit): a target of its own ---
+  std::string cgroup;  // --cgroup PATH; empty: none
+  std::string unit;    // --unit NAME, as given; empty: none
+  [[nodiscard]] bool by_cgroup() const { return !cgroup.empty() || !unit.empty(); }
+
   [[nodiscard]] TargetMode mode() const {
+    if (by_cgroup()) return TargetMode::cgroup;
     return all ? TargetMode::all : (pids.empty() ? TargetMode::command : TargetMode::pids);
   }
 };

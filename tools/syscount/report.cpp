@@ -59,7 +59,7 @@ SyscountSample operator-(const SyscountSample& now, const SyscountSample& before
 
 std::string_view to_string(TargetMode mode) {
   // In the order of the enum's values.
-  constexpr std::array<std::string_view, 3> names = {"command", "pids", "all"};
+  constexpr std::array<std::string_view, 4> names = {"command", "pids", "all", "cgroup"};
   const auto index = static_cast<std::size_t>(mode);
   return index < names.size() ? names[index] : names[0];
 }

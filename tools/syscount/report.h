@@ -61,7 +61,7 @@ struct SyscountSample {
 // Per-interval deltas. Names are taken from NOW.
 SyscountSample operator-(const SyscountSample& now, const SyscountSample& before);
 
-enum class TargetMode { command, pids, all };
+enum class TargetMode { command, pids, all, cgroup };
 
 struct SyscountReportOptions {
   bool errors = false;

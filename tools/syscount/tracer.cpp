@@ -2,13 +2,16 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <string>
 #include <type_traits>
 
+#include "libcheck/common/fd.h"
 #include "libcheck/common/libbpf_log.h"
 #include "syscount.h"
 #include "syscount.skel.h"
@@ -99,6 +102,7 @@ Expected<void> configure(Skel* skel, const TracerConfig& config) {
                                             : SYSCOUNT_BREAKDOWN_NONE;
   settings->want_errors = config.errors ? 1 : 0;
   settings->want_latency = config.latency ? 1 : 0;
+  settings->filter_cgroup = config.cgroup_fd >= 0 ? 1 : 0;
   settings->execve_nr = SYS_execve;
   settings->execveat_nr = SYS_execveat;
   if (breakdown) {
@@ -113,12 +117,61 @@ Expected<void> configure(Skel* skel, const TracerConfig& config) {
       bpf_map__set_max_entries(skel->maps.entry_slots, pid_max());
     }
   }
-  // Before load, the .bss is plain memory that libbpf copies into the map.
+  return Ok{};
+}
+
+// The .bss map (the tracked-TGID table, and in the raw variant one counter),
+// created here rather than by libbpf: libbpf would copy its 4 MiB image into
+// the map at load (a 4 MiB copy, faulting in 4 MiB of shared memory first:
+// most of syscount's start-up time). A new array map is already zero; only
+// the targets' bytes are written. Memory-mapped where the kernel can (5.5+),
+// so writing them touches one page; before that, one update from a buffer
+// that is zero pages except where a target is. The program reads the table
+// exactly as before (a global variable: one load), so the per-call cost is
+// unchanged.
+Expected<Fd> create_table(bpf_map* bss, std::size_t offset, const TracerConfig& config) {
+  const __u32 size = bpf_map__value_size(bss);
   for (const auto& target : config.targets) {
     if (target.tgid <= 0 || static_cast<__u32>(target.tgid) >= SYSCOUNT_PID_LIMIT) {
       return SysError::plain("PID " + std::to_string(target.tgid) + " out of range");
     }
-    skel->bss->tracked[target.tgid] = target.armed ? SYSCOUNT_ARMED : SYSCOUNT_TRACKED;
+  }
+  const auto state = [](const TrackedTarget& target) -> __u8 {
+    return target.armed ? SYSCOUNT_ARMED : SYSCOUNT_TRACKED;
+  };
+  LIBBPF_OPTS(bpf_map_create_opts, mmapable, .map_flags = BPF_F_MMAPABLE);
+  Fd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "syscount.bss", sizeof(__u32), size, 1, &mmapable));
+  if (fd.valid()) {
+    void* mapped = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    if (mapped == MAP_FAILED) return SysError::from_errno(errno, "map the tracked-process table");
+    auto* table = static_cast<__u8*>(mapped) + offset;
+    for (const auto& target : config.targets) table[target.tgid] = state(target);
+    ::munmap(mapped, size);
+    return fd;
+  }
+  // Before 5.5: no memory-mapped arrays.
+  fd = Fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "syscount.bss", sizeof(__u32), size, 1, nullptr));
+  if (!fd.valid()) return SysError::from_errno(errno, "create the tracked-process table");
+  std::vector<__u8> image(size);
+  for (const auto& target : config.targets) {
+    image[offset + target.tgid] = state(target);
+  }
+  const __u32 zero = 0;
+  if (bpf_map_update_elem(fd.get(), &zero, image.data(), BPF_ANY) != 0) {
+    return SysError::from_errno(errno, "fill the tracked-process table");
+  }
+  return fd;
+}
+
+// Hands the table to libbpf, which then neither creates nor fills its own.
+template <class Skel>
+Expected<void> use_table(Skel* skel, const TracerConfig& config) {
+  using Bss = std::remove_reference_t<decltype(*skel->bss)>;
+  static_assert(sizeof(Bss::tracked) == SYSCOUNT_PID_LIMIT);
+  auto table = create_table(skel->maps.bss, offsetof(Bss, tracked), config);
+  if (!table) return table.error();
+  if (int err = bpf_map__reuse_fd(skel->maps.bss, table->get()); err != 0) {
+    return SysError::from_errno(-err, "use the tracked-process table");
   }
   return Ok{};
 }
@@ -163,10 +216,18 @@ Expected<std::unique_ptr<SyscountTracer::Loaded>> load_variant(const TracerConfi
   auto loaded = std::make_unique<LoadedSkeleton<Skel>>(opened);
   Skel* skel = loaded->skel;
   if (auto configured = configure(skel, config); !configured) return configured.error();
+  if (auto table = use_table(skel, config); !table) return table.error();
   const Wanted wanted = wanted_programs(config);
   set_autoload(skel, wanted);
   if (int err = SkeletonOps<Skel>::load(skel); err != 0) {
     return SysError::from_errno(-err, "load the syscount BPF programs");
+  }
+  if (config.cgroup_fd >= 0) {
+    const __u32 zero = 0;
+    if (bpf_map_update_elem(bpf_map__fd(skel->maps.cgroup_filter), &zero, &config.cgroup_fd,
+                            BPF_ANY) != 0) {
+      return SysError::from_errno(errno, "set the cgroup filter");
+    }
   }
   if (auto attached = attach_all(skel, wanted); !attached) return attached.error();
   loaded->object = skel->obj;

@@ -36,6 +36,9 @@ struct TracerConfig {
   bool latency = false;       // attach sys_exit, time entry to exit
   std::uint32_t map_entries = 16384;
   bool libbpf_debug = false;  // -v: keep libbpf's debug messages of the load too
+  // A cgroup v2 directory, open: only its tasks (descendants' included) are
+  // counted, checked in the kernel; -1: no cgroup filter. With system_wide.
+  int cgroup_fd = -1;
   // Written into the programs' table before they are loaded, so this works
   // where the table cannot be memory-mapped (before 5.5) as well.
   std::vector<TrackedTarget> targets;
