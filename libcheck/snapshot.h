@@ -100,6 +100,7 @@ struct CollectOptions {
   bool run_probes = true;   // ignored for fixture roots
   std::string binary_path;  // empty: the running executable (/proc/self/exe)
   unsigned probe_calls = 1000;
+  ProbeParking* parking = nullptr;  // see ProbeOptions::parking
 };
 
 Snapshot collect_snapshot(const SystemRoot& root, const CollectOptions& options);
