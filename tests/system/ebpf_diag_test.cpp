@@ -181,6 +181,14 @@ TEST_F(UnprivilegedUser, UserModeRowsDescribeTheSubjectNotThisProcess) {
   }
   const std::string id_reason = id->at("reason").get<std::string>();
   EXPECT_EQ(id_reason.find("this process"), std::string::npos) << id_reason;
+  if (id->at("status") == "fail") {
+    const std::string id_remedy = id->at("remedy").get<std::string>();
+    EXPECT_NE(id_remedy.find("--user " + user_.name()), std::string::npos) << id_remedy;
+  }
+  const auto* binary = check(doc, "caps.binary");
+  ASSERT_NE(binary, nullptr);
+  EXPECT_NE(binary->at("reason").get<std::string>().find("ebpf_diag's own binary"), std::string::npos)
+      << binary->dump(2);
   const auto* bounding = check(doc, "caps.bounding");
   ASSERT_NE(bounding, nullptr);
   EXPECT_NE(bounding->at("reason").get<std::string>().find("read from this process, not from " + user_.name()),

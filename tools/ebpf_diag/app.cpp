@@ -92,7 +92,8 @@ std::string with_subject(std::string text, const std::string& name) {
 // --user: the rows that read this process's own credentials are read again
 // for the subject (its uid, groups and the capabilities --binary gives it);
 // the rows that only this process's state can answer say so.
-void describe_subject(std::vector<CheckResult>& checks, const Snapshot& snapshot, const Subject& subject) {
+void describe_subject(std::vector<CheckResult>& checks, const Snapshot& snapshot, const Subject& subject,
+                      const std::string& binary) {
   Snapshot as_subject = snapshot;
   ProcessCreds creds = snapshot.creds.value_or(ProcessCreds{});
   creds.uid = creds.euid = subject.uid;
@@ -108,7 +109,13 @@ void describe_subject(std::vector<CheckResult>& checks, const Snapshot& snapshot
       again.title = with_subject(again.title, subject.name);
       again.reason = with_subject(again.reason, subject.name);
       again.evidence.emplace_back("subject", subject.name);
+      // The fix names the subject, not the $USER of whoever runs ebpf_diag.
+      if (row.id == "tracefs.event_id" && again.status == Status::fail) {
+        if (auto blocked = tracefs_id_blocked(as_subject, subject, binary)) again.remedy = blocked->remedy;
+      }
       row = std::move(again);
+    } else if (row.id == "caps.binary" && binary.empty()) {
+      row.reason += " (ebpf_diag's own binary; --binary names the one " + subject.name + " runs)";
     } else if (row.id == "caps.bounding" || row.id == "kernel.memlock") {
       row.reason += " (read from this process, not from " + subject.name + ")";
     }
@@ -145,7 +152,7 @@ Report build_report(const DiagOptions& options, const SystemRoot& root, const Sn
   const bool user_row_selected =
       options.check_ids.empty() ||
       std::find(options.check_ids.begin(), options.check_ids.end(), kUserSubjectCheck) != options.check_ids.end();
-  if (target.user_row) describe_subject(report.checks, snapshot, target.subject);
+  if (target.user_row) describe_subject(report.checks, snapshot, target.subject, options.binary);
   if (target.user_row && user_row_selected) report.checks.insert(report.checks.begin(), *target.user_row);
   report.required_verdicts = options.required;
   report.selected_checks_only = !options.check_ids.empty();
