@@ -547,8 +547,8 @@ std::vector<CheckDef> build_table() {
        [](const Snapshot& s) { return check_probe(s, ProbeFlavour::tp_btf); }},
       {"probe.raw_tp", "Probe: raw tracepoint sys_enter", "probe", "bpf(), CAP_BPF, CAP_PERFMON",
        [](const Snapshot& s) { return check_probe(s, ProbeFlavour::raw_tp); }},
-      {"probe.perf_tp", "Probe: tracepoint raw_syscalls/sys_enter", "probe",
-       "bpf(), tracefs event id, perf_event_open", [](const Snapshot& s) { return check_probe(s, ProbeFlavour::perf_tp); }},
+      {"probe.perf_tp", "Probe: tracefs tracepoint task/task_rename", "probe",
+       "bpf(), tracefs event ids (raw_syscalls/sys_enter, task/task_rename), perf_event_open", [](const Snapshot& s) { return check_probe(s, ProbeFlavour::perf_tp); }},
   };
   table.insert(table.end(), rest.begin(), rest.end());
   return table;

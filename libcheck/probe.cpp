@@ -3,6 +3,7 @@
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -91,13 +92,21 @@ Step<Link> attach_raw_tp(probe_bpf& skel) {
   return link;
 }
 
-// The perf event id of raw_syscalls/sys_enter, read from tracefs.
-Step<long> read_event_id(const std::string& tracefs_dir) {
+// The tracefs event the tool classes of this flavour read first, and the one
+// the probe attaches to (bpf/probe.bpf.c says why not the syscall event).
+constexpr const char* kSyscallEvent = "raw_syscalls/sys_enter";
+constexpr const char* kRenameEvent = "task/task_rename";
+
+// How the probing thread fires the event it attached to.
+enum class Trigger { getppid, rename };
+
+// EVENT's perf event id, read from tracefs.
+Step<long> read_event_id(const std::string& tracefs_dir, const std::string& event) {
   if (tracefs_dir.empty()) {
     return StepFailure{ProbeStage::tracefs_id, ENOENT,
                        "tracefs is not mounted, so the tracepoint's event id cannot be read"};
   }
-  const std::string id_path = tracefs_dir + "/events/raw_syscalls/sys_enter/id";
+  const std::string id_path = tracefs_dir + "/events/" + event + "/id";
   const Fd id_file(::open(id_path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
   if (!id_file.valid()) {
     const int err = errno;
@@ -108,16 +117,28 @@ Step<long> read_event_id(const std::string& tracefs_dir) {
   return *id;
 }
 
-// Done by hand rather than by bpf_program__attach_tracepoint so that a
-// failure names its exact step: reading the id, or perf_event_open.
-Step<Link> attach_perf_tp(probe_bpf& skel, const std::string& tracefs_dir) {
-  auto id = read_event_id(tracefs_dir);
-  if (auto* failure = std::get_if<StepFailure>(&id)) return std::move(*failure);
+struct PerfLink {
+  Link link;
+  Trigger trigger = Trigger::rename;
+};
+
+// Reads the id of the syscall event (the file tracefs tools read), then
+// attaches to task_rename, or to the syscall event where the kernel has no
+// task_rename. Done by hand rather than by bpf_program__attach_tracepoint so
+// that a failure names its exact step: reading an id, or perf_event_open.
+Step<PerfLink> attach_perf_tp(probe_bpf& skel, const std::string& tracefs_dir) {
+  auto sys_id = read_event_id(tracefs_dir, kSyscallEvent);
+  if (auto* failure = std::get_if<StepFailure>(&sys_id)) return std::move(*failure);
+  auto rename_id = read_event_id(tracefs_dir, kRenameEvent);
+  const auto* rename_failure = std::get_if<StepFailure>(&rename_id);
+  if (rename_failure != nullptr && rename_failure->errnum != ENOENT) return *rename_failure;
+  const bool rename = rename_failure == nullptr;
+  const std::string event = rename ? kRenameEvent : kSyscallEvent;
 
   perf_event_attr attr{};
   attr.type = PERF_TYPE_TRACEPOINT;
   attr.size = sizeof attr;
-  attr.config = static_cast<__u64>(std::get<long>(id));
+  attr.config = static_cast<__u64>(std::get<long>(rename ? rename_id : sys_id));
   attr.sample_period = 1;
   attr.wakeup_events = 1;
   // pid -1, cpu 0: the program runs on every CPU; the event only anchors it.
@@ -125,22 +146,37 @@ Step<Link> attach_perf_tp(probe_bpf& skel, const std::string& tracefs_dir) {
   if (!perf_fd.valid()) {
     const int err = errno;
     return StepFailure{ProbeStage::perf_event_open, err,
-                       std::string("perf_event_open for raw_syscalls/sys_enter failed: ") + std::strerror(err)};
+                       "perf_event_open for " + event + " failed: " + std::strerror(err)};
   }
-  Link link(bpf_program__attach_perf_event(skel.progs.probe_perf_tp, perf_fd.get()));
+  Link link(bpf_program__attach_perf_event(rename ? skel.progs.probe_perf_tp : skel.progs.probe_perf_sys,
+                                           perf_fd.get()));
   if (!link) {
     const int err = errno;
     return StepFailure{ProbeStage::attach, err,
                        std::string("attaching the program to the perf event failed: ") + std::strerror(err)};
   }
   perf_fd.release();  // the link owns the perf event now and closes it
-  return link;
+  return PerfLink{std::move(link), rename ? Trigger::rename : Trigger::getppid};
+}
+
+// CALLS events of this thread: getppid calls, or renames of the thread to
+// its own name (prctl PR_SET_NAME), which leave it as it was.
+std::string fire(Trigger trigger, unsigned calls) {
+  if (trigger == Trigger::getppid) {
+    for (unsigned i = 0; i < calls; ++i) ::syscall(SYS_getppid);
+    return "getppid calls";
+  }
+  char name[17] = {};
+  ::prctl(PR_GET_NAME, name, 0, 0, 0);
+  for (unsigned i = 0; i < calls; ++i) ::prctl(PR_SET_NAME, name, 0, 0, 0);
+  return "renames of its thread (prctl PR_SET_NAME, task/task_rename)";
 }
 
 // Makes the calls and compares the program's count, in SLOT of HITS, with them.
-ProbeOutcome trigger_and_read(const bpf_map* hits, __u32 slot, ProbeOutcome outcome, unsigned calls) {
+ProbeOutcome trigger_and_read(const bpf_map* hits, __u32 slot, ProbeOutcome outcome, unsigned calls,
+                              Trigger trigger = Trigger::getppid) {
   outcome.expected = calls;
-  for (unsigned i = 0; i < calls; ++i) ::syscall(SYS_getppid);
+  const std::string what = fire(trigger, calls);
 
   __u64 value = 0;
   if (bpf_map__lookup_elem(hits, &slot, sizeof slot, &value, sizeof value, 0) != 0) {
@@ -150,14 +186,14 @@ ProbeOutcome trigger_and_read(const bpf_map* hits, __u32 slot, ProbeOutcome outc
   }
   outcome.counted = value;
   if (value != outcome.expected) {
-    std::string detail = "made " + std::to_string(outcome.expected) + " getppid calls but the program counted " +
+    std::string detail = "made " + std::to_string(outcome.expected) + " " + what + " but the program counted " +
                          std::to_string(value);
     return failed(std::move(outcome), ProbeStage::readback, 0, std::move(detail));
   }
   outcome.ok = true;
   outcome.stage = ProbeStage::readback;
   outcome.detail = "loaded, attached, and counted " + std::to_string(value) + " of " +
-                   std::to_string(outcome.expected) + " getppid calls";
+                   std::to_string(outcome.expected) + " " + what;
   return outcome;
 }
 
@@ -184,6 +220,40 @@ ProbeOutcome run_typed_probe(ProbeOutcome outcome, const ProbeOptions& options) 
 }
 
 }  // namespace
+
+ProbeParking::~ProbeParking() {
+  for (const int fd : fds_) ::close(fd);
+}
+
+void ProbeParking::park(int fd) {
+  if (fd < 0) return;
+  const std::lock_guard lock(mutex_);
+  fds_.push_back(fd);
+}
+
+std::vector<int> ProbeParking::take() {
+  const std::lock_guard lock(mutex_);
+  return std::exchange(fds_, {});
+}
+
+pid_t release_parked_in_background(ProbeParking& parking) {
+  const auto fds = parking.take();
+  if (fds.empty()) return -1;
+  auto pipe = make_pipe();
+  const pid_t child = pipe ? ::fork() : -1;
+  if (child == 0) {
+    for (const int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) ::close(fd);
+    pipe->second.reset();
+    char byte = 0;
+    // End of file: the parent has closed its copies, so ours are the last.
+    while (::read(pipe->first.get(), &byte, 1) != 0 && errno == EINTR) {
+    }
+    ::_exit(0);  // exiting closes every descriptor: the release happens here
+  }
+  for (const int fd : fds) ::close(fd);  // with a child holding them, nothing waits
+  // The write end closes when this returns: the child goes on.
+  return child;
+}
 
 std::vector<ProbeOutcome> run_all_probes(const ProbeOptions& options) {
   // Each probe spends most of its time waiting for the kernel (perf event
@@ -213,6 +283,7 @@ ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options) {
   const bool raw = flavour == ProbeFlavour::raw_tp;
   bpf_program__set_autoload(skel->progs.probe_raw_tp, raw);
   bpf_program__set_autoload(skel->progs.probe_perf_tp, !raw);
+  bpf_program__set_autoload(skel->progs.probe_perf_sys, !raw);
 
   if (probe_bpf::load(skel.get()) != 0) {
     const int err = errno;
@@ -221,12 +292,24 @@ ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options) {
                       std::strerror(err));
   }
 
-  auto link = raw ? attach_raw_tp(*skel) : attach_perf_tp(*skel, options.tracefs_dir);
-  if (auto* failure = std::get_if<StepFailure>(&link)) {
+  if (raw) {
+    auto link = attach_raw_tp(*skel);
+    if (auto* failure = std::get_if<StepFailure>(&link)) {
+      return failed(std::move(outcome), failure->stage, failure->errnum, std::move(failure->detail));
+    }
+    return trigger_and_read(skel->maps.hits, PROBE_SLOT_RAW_TP, std::move(outcome), options.trigger_calls);
+  }
+  auto perf = attach_perf_tp(*skel, options.tracefs_dir);
+  if (auto* failure = std::get_if<StepFailure>(&perf)) {
     return failed(std::move(outcome), failure->stage, failure->errnum, std::move(failure->detail));
   }
-  const __u32 slot = raw ? PROBE_SLOT_RAW_TP : PROBE_SLOT_PERF_TP;
-  return trigger_and_read(skel->maps.hits, slot, std::move(outcome), options.trigger_calls);
+  const auto& attached = std::get<PerfLink>(perf);
+  outcome = trigger_and_read(skel->maps.hits, PROBE_SLOT_PERF_TP, std::move(outcome), options.trigger_calls,
+                             attached.trigger);
+  // A second descriptor of the link keeps it (and its perf event) alive, so
+  // closing the skeleton's own below waits for nothing.
+  if (options.parking != nullptr) options.parking->park(::fcntl(bpf_link__fd(attached.link.get()), F_DUPFD_CLOEXEC, 3));
+  return outcome;
 }
 
 }  // namespace bpfready

@@ -2,7 +2,10 @@
 // number of syscalls and read the count back.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <optional>
@@ -39,9 +42,45 @@ struct ProbeOutcome {
   std::string libbpf_log;               // libbpf's own messages, for --verbose
 };
 
+// Descriptors of attached perf-event links that probes kept open instead of
+// closing. Releasing such a link makes the kernel wait for RCU grace periods
+// (two or three, tens of milliseconds; docs/ebpf_diag.md, Cost), so a caller
+// that already has its answer can let a child process wait for them
+// (release_parked_in_background). Whatever is still parked is closed here
+// when the parking goes away.
+class ProbeParking {
+ public:
+  ProbeParking() = default;
+  ~ProbeParking();
+  ProbeParking(const ProbeParking&) = delete;
+  ProbeParking& operator=(const ProbeParking&) = delete;
+  ProbeParking(ProbeParking&&) = delete;
+  ProbeParking& operator=(ProbeParking&&) = delete;
+
+  void park(int fd);  // takes ownership; ignores -1
+  std::vector<int> take();
+
+ private:
+  std::mutex mutex_;
+  std::vector<int> fds_;
+};
+
+// Closes PARKING's descriptors in a child process, so that this process does
+// not wait for the kernel's release: the child closes stdin, stdout and
+// stderr at once (a reader of this process's output sees its end when this
+// process exits), waits until this process has dropped its own copies, and
+// exits, which releases them. Where fork fails they are closed here. Call it
+// with no other thread running. Returns the child's pid (the caller reaps it
+// if it lives on; ebpf_diag exits and leaves that to init), or -1 when no
+// child was needed or made.
+pid_t release_parked_in_background(ProbeParking& parking);
+
 struct ProbeOptions {
   std::string tracefs_dir;  // where tracefs is mounted; empty when it is not
   unsigned trigger_calls = 1000;
+  // Where the perf-event probe leaves its link once proven; null: it closes
+  // the link itself before run_probe returns.
+  ProbeParking* parking = nullptr;
 };
 
 // Runs on the live host only. Never throws; every failure is in the outcome.

@@ -264,19 +264,26 @@ std::string label_escape(std::string_view value) {
   return out;
 }
 
-void render_prometheus_verdicts(const Report& report, std::ostringstream& out) {
+// The labels every series starts with: who the report is about.
+std::string subject_labels(const Report& report) {
+  std::string labels = "subject=\"" + label_escape(report.subject) + "\"";
+  if (!report.binary.empty()) labels += ",binary=\"" + label_escape(report.binary) + "\"";
+  return labels;
+}
+
+void render_prometheus_verdicts(const Report& report, const std::string& who, std::ostringstream& out) {
   out << "# HELP bpfready_ready 1 when the required tool classes are ready.\n# TYPE bpfready_ready gauge\n"
-      << "bpfready_ready " << (verdict_exit_code(report) == 0 ? 1 : 0) << "\n";
+      << "bpfready_ready{" << who << "} " << (verdict_exit_code(report) == 0 ? 1 : 0) << "\n";
   out << "# HELP bpfready_verdict_ready 1 when the tool class works for the subject.\n"
       << "# TYPE bpfready_verdict_ready gauge\n";
   for (const auto& v : report.verdicts) {
-    out << "bpfready_verdict_ready{tool=\"" << label_escape(v.id) << "\",subject=\"" << label_escape(v.subject) << "\"} "
-        << (v.ready ? 1 : 0) << "\n";
+    out << "bpfready_verdict_ready{" << who << ",tool=\"" << label_escape(v.id) << "\"} " << (v.ready ? 1 : 0)
+        << "\n";
   }
   out << "# HELP bpfready_verdict_mismatch 1 when the prediction contradicts the probe.\n"
       << "# TYPE bpfready_verdict_mismatch gauge\n";
   for (const auto& v : report.verdicts) {
-    out << "bpfready_verdict_mismatch{tool=\"" << label_escape(v.id) << "\",subject=\"" << label_escape(v.subject) << "\"} "
+    out << "bpfready_verdict_mismatch{" << who << ",tool=\"" << label_escape(v.id) << "\"} "
         << (v.mismatch ? 1 : 0) << "\n";
   }
 }
@@ -284,24 +291,25 @@ void render_prometheus_verdicts(const Report& report, std::ostringstream& out) {
 }  // namespace
 
 std::string render_prometheus(const Report& report) {
+  const std::string who = subject_labels(report);
   std::ostringstream out;
   out << "# HELP bpfready_info ebpf_diag version and kernel.\n# TYPE bpfready_info gauge\n"
-      << "bpfready_info{version=\"" << label_escape(report.tool_version) << "\",kernel=\""
+      << "bpfready_info{" << who << ",version=\"" << label_escape(report.tool_version) << "\",kernel=\""
       << label_escape(report.kernel_release) << "\"} 1\n";
   // With --check nothing was judged: no readiness series at all, rather
   // than a "ready" that no verdict stands behind.
-  if (!report.selected_checks_only) render_prometheus_verdicts(report, out);
+  if (!report.selected_checks_only) render_prometheus_verdicts(report, who, out);
   out << "# HELP bpfready_check_status 1 for the status each check has.\n# TYPE bpfready_check_status gauge\n";
   std::size_t findings = 0;
   for (const auto& c : report.checks) {
     findings += c.security_finding ? 1 : 0;
     for (const auto s : kAllStatuses) {
-      out << "bpfready_check_status{id=\"" << label_escape(c.id) << "\",status=\"" << to_string(s) << "\"} "
-          << (c.status == s ? 1 : 0) << "\n";
+      out << "bpfready_check_status{" << who << ",id=\"" << label_escape(c.id) << "\",status=\"" << to_string(s)
+          << "\"} " << (c.status == s ? 1 : 0) << "\n";
     }
   }
   out << "# HELP bpfready_security_findings Settings that weaken the host.\n"
-      << "# TYPE bpfready_security_findings gauge\nbpfready_security_findings " << findings << "\n";
+      << "# TYPE bpfready_security_findings gauge\nbpfready_security_findings{" << who << "} " << findings << "\n";
   return out.str();
 }
 

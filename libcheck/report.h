@@ -18,6 +18,12 @@ struct Report {
   std::string hostname;
   std::string kernel_release;
   bool live = true;
+  // Who the report is about, for Prometheus labels: the user name of this
+  // process or of --user, and the binary that user runs (--binary; empty when
+  // none is named). Every series carries them, so the files of several
+  // subjects can sit side by side in one textfile directory.
+  std::string subject;
+  std::string binary;
   std::vector<CheckResult> checks;
   std::vector<Verdict> verdicts;
   std::vector<std::string> required_verdicts;  // which verdicts decide the exit code
@@ -41,6 +47,8 @@ std::string terminal_text(std::string_view text);
 // renderer shows it through terminal_text.
 std::string render_text(const Report& report, bool colour, bool verbose);
 nlohmann::json render_json(const Report& report);
+// Every Prometheus series carries subject="..." (and binary="..." when the
+// report names one).
 std::string render_prometheus(const Report& report);
 
 }  // namespace bpfready

@@ -203,7 +203,7 @@ Snapshot collect_snapshot(const SystemRoot& root, const CollectOptions& options)
   }
 
   if (snap.live && options.run_probes) {
-    ProbeOptions probe_options{snap.tracefs_dir(), options.probe_calls};
+    ProbeOptions probe_options{snap.tracefs_dir(), options.probe_calls, options.parking};
     for (auto& outcome : run_all_probes(probe_options)) snap.probe(outcome.flavour) = std::move(outcome);
   }
   return snap;

@@ -106,6 +106,7 @@ struct CollectOptions {
   // a caller wanting only a quick verdict can skip; its options are then
   // unknown, never assumed off.
   bool read_kernel_config = true;
+  ProbeParking* parking = nullptr;  // see ProbeOptions::parking
 };
 
 Snapshot collect_snapshot(const SystemRoot& root, const CollectOptions& options);

@@ -11,6 +11,9 @@ packages=(
   libbpf-dev libcap-dev libmount-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
   # tests: GoogleTest, setcap/getcap, useradd, runuser/findmnt, unit verification, ground truth
   libgtest-dev libcap2-bin passwd util-linux systemd strace
+  # ebpf_diag's textfiles scraped by a real node_exporter, and promtool's lint
+  # (tests/system/textfile_scrape.sh)
+  prometheus-node-exporter prometheus curl
   # benchmarks: the peers syscount is measured against
   libbpf-tools bpftrace hyperfine
   # fuzzing (setup/fuzz.sh): libFuzzer and the sanitizer runtimes of clang 14

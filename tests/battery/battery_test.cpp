@@ -34,7 +34,7 @@ std::string tool_path(const std::string& tool) {
 // Loaded BPF programs named like syscount's or ebpf_diag's probes.
 std::set<std::uint64_t> our_programs() {
   std::set<std::string> names(syscount_program_names().begin(), syscount_program_names().end());
-  names.insert({"probe_tp_btf", "probe_raw_tp", "probe_perf_tp"});
+  names.insert({"probe_tp_btf", "probe_raw_tp", "probe_perf_tp", "probe_perf_sys"});
   std::set<std::uint64_t> ids;
   const auto listed = testing::run_command("bpftool -j prog show 2>/dev/null");
   const auto doc = nlohmann::json::parse(listed.output, nullptr, false);

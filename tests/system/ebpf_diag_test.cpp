@@ -58,7 +58,7 @@ TEST(EbpfDiagSystem, TextReportQuietAndPrometheusAgree) {
   EXPECT_NE(text.output.find("READY"), std::string::npos);
   EXPECT_EQ(text.output.find('\033'), std::string::npos) << "colour escapes without a TTY";
   const auto prom = run_command(binary_path("tools/ebpf_diag/ebpf_diag") + " --prometheus");
-  EXPECT_NE(prom.output.find("bpfready_verdict_ready{tool=\"raw_tp\",subject=\"this process\"} 1"), std::string::npos)
+  EXPECT_NE(prom.output.find("bpfready_verdict_ready{subject=\"root\",tool=\"raw_tp\"} 1"), std::string::npos)
       << prom.output;
 }
 
@@ -159,6 +159,41 @@ TEST_F(UnprivilegedUser, FixLineQuotesAHostileBinaryPath) {
       << result.output;
   EXPECT_EQ(result.output.find("=ep " + evil), std::string::npos) << "an unquoted path in a fix line:\n"
                                                                    << result.output;
+}
+
+// Issue 11, item 1: as root, `--user U` must not report root's own
+// capabilities or tracefs access as U's: those rows are read again for U,
+// and the rows only this process can answer say whose they are.
+TEST_F(UnprivilegedUser, UserModeRowsDescribeTheSubjectNotThisProcess) {
+  const auto result = run_command(binary_path("tools/ebpf_diag/ebpf_diag") + " --json --no-probe --user " + user_.name());
+  ASSERT_EQ(result.exit_code, 1) << result.output;
+  const auto doc = nlohmann::json::parse(result.output);
+  const auto* caps = check(doc, "caps.effective");
+  ASSERT_NE(caps, nullptr);
+  EXPECT_EQ(caps->at("status"), "fail") << caps->dump(2);
+  const std::string caps_reason = caps->at("reason").get<std::string>();
+  EXPECT_NE(caps_reason.find(user_.name()), std::string::npos) << caps_reason;
+  EXPECT_EQ(caps_reason.find("this process"), std::string::npos) << caps_reason;
+  const auto* id = check(doc, "tracefs.event_id");
+  ASSERT_NE(id, nullptr);
+  if (run_command("stat -c %a /sys/kernel/tracing").output == "700\n") {
+    EXPECT_EQ(id->at("status"), "fail") << id->dump(2);
+  }
+  const std::string id_reason = id->at("reason").get<std::string>();
+  EXPECT_EQ(id_reason.find("this process"), std::string::npos) << id_reason;
+  if (id->at("status") == "fail") {
+    const std::string id_remedy = id->at("remedy").get<std::string>();
+    EXPECT_NE(id_remedy.find("--user " + user_.name()), std::string::npos) << id_remedy;
+  }
+  const auto* binary = check(doc, "caps.binary");
+  ASSERT_NE(binary, nullptr);
+  EXPECT_NE(binary->at("reason").get<std::string>().find("ebpf_diag's own binary"), std::string::npos)
+      << binary->dump(2);
+  const auto* bounding = check(doc, "caps.bounding");
+  ASSERT_NE(bounding, nullptr);
+  EXPECT_NE(bounding->at("reason").get<std::string>().find("read from this process, not from " + user_.name()),
+            std::string::npos)
+      << bounding->dump(2);
 }
 
 TEST(EbpfDiagSystem, NeverChangesTheSystem) {

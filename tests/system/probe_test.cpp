@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -23,6 +25,38 @@ namespace bpfready {
 namespace {
 
 using testing::open_bpf_descriptors;
+
+// The ids of the BPF programs PID holds a descriptor of.
+std::vector<unsigned> programs_held_by(pid_t pid) {
+  std::vector<unsigned> ids;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fdinfo", ec)) {
+    std::ifstream info(entry.path());
+    std::string line;
+    while (std::getline(info, line)) {
+      if (line.starts_with("prog_id:")) ids.push_back(static_cast<unsigned>(std::stoul(line.substr(8))));
+    }
+  }
+  return ids;
+}
+
+bool program_exists(unsigned id) {
+  bpf_attr attr{};
+  attr.prog_id = id;
+  const long fd = ::syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof attr);
+  if (fd >= 0) ::close(static_cast<int>(fd));
+  return fd >= 0;
+}
+
+template <class Predicate>
+bool wait_for(Predicate done, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
 
 TEST(ProbeSystem, RawTracepointCountsExactly) {
   BPFREADY_REQUIRE_ROOT();
@@ -54,6 +88,87 @@ TEST(ProbeSystem, PerfEventTracepointCountsExactly) {
   ASSERT_TRUE(outcome.ok) << outcome.detail << "\n" << outcome.libbpf_log;
   EXPECT_EQ(outcome.counted, 777U);
   EXPECT_EQ(open_bpf_descriptors(), before) << "run_probe left a BPF object open";
+}
+
+// Issue 11: releasing a perf event on a syscall tracepoint waits for one
+// more grace period than on an ordinary one, so the perf-event flavour is
+// proven on task/task_rename, fired by renaming the probing thread to its
+// own name, which leaves the name as it was.
+TEST(ProbeSystem, PerfEventTracepointIsProvenOnTaskRename) {
+  BPFREADY_REQUIRE_ROOT();
+  testing::TracefsMounted tracefs;
+  char before[17] = {};
+  ::prctl(PR_GET_NAME, before, 0, 0, 0);
+  const auto outcome = run_probe(ProbeFlavour::perf_tp, {.tracefs_dir = "/sys/kernel/tracing", .trigger_calls = 321});
+  ASSERT_TRUE(outcome.ok) << outcome.detail << "\n" << outcome.libbpf_log;
+  EXPECT_EQ(outcome.counted, 321U);
+  EXPECT_NE(outcome.detail.find("task/task_rename"), std::string::npos) << outcome.detail;
+  char after[17] = {};
+  ::prctl(PR_GET_NAME, after, 0, 0, 0);
+  EXPECT_STREQ(after, before);
+}
+
+// A tracefs with the syscall event's id file but no task/task_rename (a
+// kernel without that event): the probe attaches to the syscall event.
+TEST(ProbeSystem, PerfEventTracepointFallsBackToTheSyscallEvent) {
+  BPFREADY_REQUIRE_ROOT();
+  testing::TracefsMounted tracefs;
+  testing::ScratchDir fake;
+  const std::string events = fake.path() + "/events/raw_syscalls/sys_enter";
+  ASSERT_EQ(testing::run_command("mkdir -p " + events + " && cp /sys/kernel/tracing/events/raw_syscalls/sys_enter/id " +
+                                 events + "/id")
+                .exit_code,
+            0);
+  const int before = open_bpf_descriptors();
+  const auto outcome = run_probe(ProbeFlavour::perf_tp, {.tracefs_dir = fake.path(), .trigger_calls = 123});
+  ASSERT_TRUE(outcome.ok) << outcome.detail << "\n" << outcome.libbpf_log;
+  EXPECT_EQ(outcome.counted, 123U);
+  EXPECT_NE(outcome.detail.find("getppid"), std::string::npos) << outcome.detail;
+  EXPECT_EQ(open_bpf_descriptors(), before);
+}
+
+// The id file tracefs syscall tools read is read first: where it cannot be,
+// the probe fails there even though task_rename's id is readable.
+TEST(ProbeSystem, PerfEventTracepointReadsTheSyscallEventIdFirst) {
+  BPFREADY_REQUIRE_ROOT();
+  testing::TracefsMounted tracefs;
+  testing::ScratchDir fake;
+  const std::string events = fake.path() + "/events/task/task_rename";
+  ASSERT_EQ(testing::run_command("mkdir -p " + events + " && cp /sys/kernel/tracing/events/task/task_rename/id " +
+                                 events + "/id")
+                .exit_code,
+            0);
+  const auto outcome = run_probe(ProbeFlavour::perf_tp, {.tracefs_dir = fake.path(), .trigger_calls = 10});
+  EXPECT_FALSE(outcome.ok);
+  EXPECT_EQ(outcome.stage, ProbeStage::tracefs_id);
+  EXPECT_EQ(outcome.errnum, ENOENT);
+  EXPECT_NE(outcome.detail.find("raw_syscalls/sys_enter/id"), std::string::npos) << outcome.detail;
+}
+
+// With a parking, the perf-event probe leaves one descriptor of its link;
+// release_parked_in_background hands it to a child, so this process holds
+// nothing afterwards, and the program goes away once that child is done.
+TEST(ProbeSystem, ParkedLinkIsReleasedByAChild) {
+  BPFREADY_REQUIRE_ROOT();
+  testing::TracefsMounted tracefs;
+  const int before = open_bpf_descriptors();
+  ProbeParking parking;
+  const auto outcome =
+      run_probe(ProbeFlavour::perf_tp, {.tracefs_dir = "/sys/kernel/tracing", .trigger_calls = 50, .parking = &parking});
+  ASSERT_TRUE(outcome.ok) << outcome.detail;
+  EXPECT_EQ(open_bpf_descriptors(), before + 1) << "one parked descriptor: the link";
+  const auto programs = programs_held_by(::getpid());
+  ASSERT_FALSE(programs.empty());
+  const pid_t child = release_parked_in_background(parking);
+  ASSERT_GT(child, 0);
+  EXPECT_EQ(open_bpf_descriptors(), before);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_TRUE(wait_for([&] { return std::none_of(programs.begin(), programs.end(), program_exists); },
+                       std::chrono::seconds(30)))
+      << "the child exited, so its descriptors, the last ones, are closed";
+  EXPECT_EQ(release_parked_in_background(parking), -1) << "nothing is left to release";
 }
 
 TEST(ProbeSystem, PerfTracepointWithoutTracefsNamesTheStage) {
@@ -111,38 +226,6 @@ std::vector<pid_t> children_of_self() {
     if (fields >> state >> parent && parent == ::getpid()) children.push_back(std::stoi(name));
   }
   return children;
-}
-
-// The ids of the BPF programs PID holds a descriptor of.
-std::vector<unsigned> programs_held_by(pid_t pid) {
-  std::vector<unsigned> ids;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/fdinfo", ec)) {
-    std::ifstream info(entry.path());
-    std::string line;
-    while (std::getline(info, line)) {
-      if (line.starts_with("prog_id:")) ids.push_back(static_cast<unsigned>(std::stoul(line.substr(8))));
-    }
-  }
-  return ids;
-}
-
-bool program_exists(unsigned id) {
-  bpf_attr attr{};
-  attr.prog_id = id;
-  const long fd = ::syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof attr);
-  if (fd >= 0) ::close(static_cast<int>(fd));
-  return fd >= 0;
-}
-
-template <class Predicate>
-bool wait_for(Predicate done, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
 }
 
 // A user can stop (SIGSTOP) the probe process that root's `ebpf_diag --user`

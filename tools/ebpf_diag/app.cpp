@@ -2,6 +2,7 @@
 // what the smallest fix is. It never changes the system.
 #include "tools/ebpf_diag/app.h"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,7 +11,9 @@
 #include <cstdlib>
 #include <optional>
 #include <ostream>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "libcheck/caps.h"
 #include "libcheck/common/text.h"
@@ -20,6 +23,7 @@
 #include "libcheck/report.h"
 #include "libcheck/system_root.h"
 #include "libcheck/user_probe.h"
+#include "tools/ebpf_diag/textfile.h"
 
 namespace bpfready {
 
@@ -107,6 +111,62 @@ FixContext fix_context(const DiagOptions& options, const Snapshot& snapshot) {
   return context;
 }
 
+std::string with_subject(std::string text, const std::string& name) {
+  for (auto at = text.find("this process"); at != std::string::npos; at = text.find("this process", at + name.size())) {
+    text.replace(at, std::string_view("this process").size(), name);
+  }
+  return text;
+}
+
+// --user: the rows that read this process's own credentials are read again
+// for the subject (its uid, groups and the capabilities --binary gives it);
+// the rows that only this process's state can answer say so.
+void describe_subject(std::vector<CheckResult>& checks, const Snapshot& snapshot, const Subject& subject,
+                      const std::string& binary) {
+  Snapshot as_subject = snapshot;
+  ProcessCreds creds = snapshot.creds.value_or(ProcessCreds{});
+  creds.uid = creds.euid = subject.uid;
+  creds.gid = creds.egid = subject.gid;
+  creds.groups = subject.groups;
+  creds.cap_effective = creds.cap_permitted = subject.effective_caps;
+  creds.cap_inheritable = creds.cap_ambient = 0;
+  as_subject.creds = creds;
+  as_subject.tracefs_id_open.reset();  // this process's open() says nothing about the subject
+  for (auto& row : checks) {
+    if (row.id == "caps.effective" || row.id == "tracefs.event_id") {
+      auto again = run_checks(as_subject, {row.id}).front();
+      again.title = with_subject(again.title, subject.name);
+      again.reason = with_subject(again.reason, subject.name);
+      again.evidence.emplace_back("subject", subject.name);
+      // The fix names the subject, not the $USER of whoever runs ebpf_diag.
+      if (row.id == "tracefs.event_id" && again.status == Status::fail) {
+        if (auto blocked = tracefs_id_blocked(as_subject, subject, binary)) again.remedy = blocked->remedy;
+      }
+      row = std::move(again);
+    } else if (row.id == "caps.binary" && binary.empty()) {
+      row.reason += " (ebpf_diag's own binary; --binary names the one " + subject.name + " runs)";
+    } else if (row.id == "caps.bounding" || row.id == "kernel.memlock") {
+      row.reason += " (read from this process, not from " + subject.name + ")";
+    }
+  }
+}
+
+// The user name of this process (its effective uid) on the live host, else
+// "uid N"; the subject label of its Prometheus series.
+std::string process_user(const Snapshot& snapshot) {
+  if (!snapshot.creds) return "unknown";
+  const uid_t uid = snapshot.creds->euid;
+  if (snapshot.live) {
+    passwd entry{};
+    passwd* found = nullptr;
+    std::vector<char> buffer(16384);
+    if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found != nullptr) {
+      return found->pw_name;
+    }
+  }
+  return "uid " + std::to_string(uid);
+}
+
 Report build_report(const DiagOptions& options, const SystemRoot& root, const Snapshot& snapshot,
                     const Target& target) {
   Report report;
@@ -114,10 +174,14 @@ Report build_report(const DiagOptions& options, const SystemRoot& root, const Sn
   report.hostname = hostname_of(root);
   report.kernel_release = snapshot.kernel_release;
   report.live = snapshot.live;
+  const bool for_user = !options.user.empty();
+  report.subject = for_user ? target.subject.name : process_user(snapshot);
+  report.binary = for_user ? options.binary : "";
   report.checks = run_checks(snapshot, options.check_ids);
   const bool user_row_selected =
       options.check_ids.empty() ||
       std::find(options.check_ids.begin(), options.check_ids.end(), kUserSubjectCheck) != options.check_ids.end();
+  if (target.user_row) describe_subject(report.checks, snapshot, target.subject, options.binary);
   if (target.user_row && user_row_selected) report.checks.insert(report.checks.begin(), *target.user_row);
   report.required_verdicts = options.required;
   report.selected_checks_only = !options.check_ids.empty();
@@ -213,7 +277,10 @@ int run_ebpf_diag(const DiagOptions& options, std::ostream& out, std::ostream& e
     return kExitUsage;
   }
   const bool run_probes = probes_wanted(options);
-  auto snapshot = collect_snapshot(root, {.run_probes = run_probes && !for_user, .binary_path = options.binary});
+  ProbeParking parking;
+  auto snapshot = collect_snapshot(root, {.run_probes = run_probes && !for_user,
+                                          .binary_path = options.binary,
+                                          .parking = options.release_in_background ? &parking : nullptr});
   Target target{subject_from_snapshot(snapshot), std::nullopt};
   if (for_user) {
     auto resolved = resolve_user(options, snapshot, run_probes);
@@ -224,8 +291,21 @@ int run_ebpf_diag(const DiagOptions& options, std::ostream& out, std::ostream& e
     target = std::move(*resolved);
   }
   const Report report = build_report(options, root, snapshot, target);
-  const int code = exit_code(report);
-  if (!options.quiet) print_report(options, report, snapshot, out, out_is_terminal);
+  int code = exit_code(report);
+  if (!options.textfile.empty()) {
+    auto written = write_textfile(options.textfile, report.subject, render_prometheus(report));
+    if (!written) {
+      err << "ebpf_diag: " << terminal_text(written.error().message) << "\n";
+      code = kExitUsage;
+    }
+  } else if (!options.quiet) {
+    print_report(options, report, snapshot, out, out_is_terminal);
+  }
+  out.flush();
+  err.flush();
+  // The report is out; the kernel's slow release of the perf-event link
+  // happens in a child process (docs/ebpf_diag.md, Cost).
+  release_parked_in_background(parking);
   return code;
 }
 

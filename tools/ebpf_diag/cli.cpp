@@ -25,7 +25,8 @@ constexpr const char* kDescription =
     "Examples:\n"
     "  ebpf_diag                      text report (run it as the user who will profile)\n"
     "  ebpf_diag --json               one JSON document (docs/ebpf_diag-json.md)\n"
-    "  ebpf_diag --prometheus > /var/lib/node_exporter/textfile/bpfready.prom\n"
+    "  ebpf_diag --textfile /var/lib/prometheus/node-exporter\n"
+    "                                 Prometheus text into bpfready-<user>.prom there, replaced atomically\n"
     "  ebpf_diag --quiet && echo ready\n"
     "  ebpf_diag --check probe.raw_tp --check tracefs.event_id\n"
     "  sudo ebpf_diag --user alice --binary /usr/local/bin/syscount\n"
@@ -37,6 +38,11 @@ void add_options(CLI::App& app, DiagOptions& o) {
   auto* prom_opt = app.add_flag("--prometheus", o.prometheus,
                                 "Print Prometheus text exposition (for node_exporter's textfile collector)");
   json_opt->excludes(prom_opt);
+  app.add_option("--textfile", o.textfile,
+                 "Write the Prometheus text to DIR/bpfready-<subject>.prom for node_exporter's textfile collector, "
+                 "through a temporary file and a rename (never half a file); nothing goes to stdout")
+      ->type_name("DIR")
+      ->excludes(json_opt);
   app.add_flag("-q,--quiet", o.quiet, "Print nothing; the exit status is the verdict");
   app.add_flag("-v,--verbose", o.verbose, "Show the evidence of every check and libbpf's own messages");
   app.add_flag("--list-checks", o.list_checks, "List the check ids with what each reads, and exit");

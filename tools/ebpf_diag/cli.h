@@ -21,6 +21,10 @@ struct DiagOptions {
   std::string color = "auto";                        // auto, always or never
   std::string user;                                  // --user: empty for this process
   std::string binary;                                // --binary, with --user
+  std::string textfile;                              // --textfile DIR: Prometheus into DIR/bpfready-<subject>.prom
+  // Not an option: main sets it. The perf-event probe's link is released by
+  // a child process after the report is out (release_parked_in_background).
+  bool release_in_background = false;
 };
 
 // Parsing ended without options to run with: --help or --version (code 0,

@@ -18,8 +18,9 @@ int main(int argc, char** argv) {
       std::cerr << done->err;
       return done->code;
     }
-    return bpfready::run_ebpf_diag(std::get<bpfready::DiagOptions>(parsed), std::cout, std::cerr,
-                                   ::isatty(STDOUT_FILENO) != 0);
+    auto& options = std::get<bpfready::DiagOptions>(parsed);
+    options.release_in_background = true;
+    return bpfready::run_ebpf_diag(options, std::cout, std::cerr, ::isatty(STDOUT_FILENO) != 0);
   } catch (const std::exception& e) {
     std::cerr << "ebpf_diag: internal error: " << e.what() << "\n";
   } catch (...) {

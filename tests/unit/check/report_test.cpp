@@ -26,6 +26,7 @@ Report report_for(const std::string& host) {
   report.hostname = "fixture-" + host;
   report.kernel_release = snap.kernel_release;
   report.live = snap.live;
+  report.subject = "root";
   report.checks = run_checks(snap);
   report.verdicts = derive_verdicts(snap, subject_from_snapshot(snap), "/usr/bin/syscount");
   report.required_verdicts = {"raw_tp"};
@@ -47,6 +48,8 @@ Report report_with_proof() {
   report.hostname = "vm";
   report.kernel_release = snap.kernel_release;
   report.live = true;
+  report.subject = "alice";
+  report.binary = "/usr/bin/syscount";
   report.checks = run_checks(snap);
   report.verdicts = derive_verdicts(snap, subject_from_snapshot(snap), "");
   return report;
@@ -231,12 +234,14 @@ TEST(RenderPrometheus, WellFormedForEveryFixture) {
     const auto report = report_for(host);
     const auto text = render_prometheus(report);
     expect_well_formed(text);
-    EXPECT_TRUE(contains(text, "bpfready_ready " + std::string(exit_code(report) == 0 ? "1" : "0") + "\n"));
-    EXPECT_TRUE(contains(text, "bpfready_info{version=\"0.1.0-test\",kernel=\"" + report.kernel_release + "\"} 1\n"));
+    EXPECT_TRUE(contains(text, "bpfready_ready{subject=\"root\"} " + std::string(exit_code(report) == 0 ? "1" : "0") +
+                                   "\n"));
+    EXPECT_TRUE(contains(text, "bpfready_info{subject=\"root\",version=\"0.1.0-test\",kernel=\"" +
+                                   report.kernel_release + "\"} 1\n"));
     // Exactly one status is 1 for each check.
     for (const auto& c : report.checks) {
       for (const auto s : {Status::pass, Status::warn, Status::fail, Status::skip, Status::error}) {
-        const std::string sample = "bpfready_check_status{id=\"" + c.id + "\",status=\"" + std::string(to_string(s)) +
+        const std::string sample = "bpfready_check_status{subject=\"root\",id=\"" + c.id + "\",status=\"" + std::string(to_string(s)) +
                                    "\"} " + (s == c.status ? "1" : "0") + "\n";
         EXPECT_TRUE(contains(text, sample)) << sample;
       }
@@ -246,23 +251,43 @@ TEST(RenderPrometheus, WellFormedForEveryFixture) {
 
 TEST(RenderPrometheus, VerdictsAndFindings) {
   const auto text = render_prometheus(report_for("unpriv-bpf-enabled"));
-  EXPECT_TRUE(contains(text, "bpfready_verdict_ready{tool=\"raw_tp\",subject=\"this process\"} 1\n"));
-  EXPECT_TRUE(contains(text, "bpfready_verdict_mismatch{tool=\"perf_tp\",subject=\"this process\"} 0\n"));
-  EXPECT_TRUE(contains(text, "bpfready_security_findings 5\n"));
+  EXPECT_TRUE(contains(text, "bpfready_verdict_ready{subject=\"root\",tool=\"raw_tp\"} 1\n"));
+  EXPECT_TRUE(contains(text, "bpfready_verdict_mismatch{subject=\"root\",tool=\"perf_tp\"} 0\n"));
+  EXPECT_TRUE(contains(text, "bpfready_security_findings{subject=\"root\"} 5\n"));
   const auto mismatch = render_prometheus(report_with_proof());
-  EXPECT_TRUE(contains(mismatch, "bpfready_verdict_mismatch{tool=\"raw_tp\",subject=\"this process\"} 1\n"));
-  EXPECT_TRUE(contains(mismatch, "bpfready_ready 0\n"));
+  const std::string alice = R"(subject="alice",binary="/usr/bin/syscount")";
+  EXPECT_TRUE(contains(mismatch, "bpfready_verdict_mismatch{" + alice + ",tool=\"raw_tp\"} 1\n"));
+  EXPECT_TRUE(contains(mismatch, "bpfready_ready{" + alice + "} 0\n"));
+}
+
+// Issue 11: two subjects' files side by side in one textfile directory must
+// not produce the same series twice, so every series names its subject.
+TEST(RenderPrometheus, EverySeriesNamesItsSubject) {
+  for (const auto& report : {report_for("debian12-vm-6.18"), report_with_proof()}) {
+    const auto text = render_prometheus(report);
+    std::istringstream lines(text);
+    std::string line;
+    int samples = 0;
+    while (std::getline(lines, line)) {
+      if (line.starts_with("#")) continue;
+      ++samples;
+      EXPECT_TRUE(contains(line, "{subject=\"" + report.subject + "\"")) << line;
+      EXPECT_EQ(contains(line, "binary=\"/usr/bin/syscount\""), !report.binary.empty()) << line;
+    }
+    EXPECT_GT(samples, 10);
+  }
 }
 
 TEST(RenderPrometheus, LabelValuesAreEscaped) {
   auto report = report_for("debian12-vm-6.18");
   report.tool_version = R"(1.0 "quoted" back\slash)";
   report.kernel_release = "6.18\nnewline";
-  for (auto& v : report.verdicts) v.subject = "eve\"}";
+  report.subject = "eve\"}";
+  report.binary = "/tmp/a\\b";
   const auto text = render_prometheus(report);
   expect_well_formed(text);
   EXPECT_TRUE(contains(text, R"(version="1.0 \"quoted\" back\\slash",kernel="6.18\nnewline")")) << text;
-  EXPECT_TRUE(contains(text, R"(subject="eve\"}")")) << text;
+  EXPECT_TRUE(contains(text, R"(subject="eve\"}",binary="/tmp/a\\b")")) << text;
 }
 
 // ---- text ----------------------------------------------------------------------------------
@@ -335,6 +360,7 @@ Report hostile_report() {
   report.checks.front().evidence.emplace_back("path" + bad, "value" + bad);
   report.checks.front().remedy = "sudo chmod 0700 '/sys/" + bad + "'";
   report.checks.front().status = Status::fail;
+  report.subject = "eve" + bad;
   for (auto& v : report.verdicts) {
     v.subject = "eve" + bad;
     v.reason += bad;
@@ -417,6 +443,7 @@ Report selected_report(const std::string& host, const std::vector<std::string>& 
   report.tool_version = "0.1.0-test";
   report.hostname = host;
   report.kernel_release = snap.kernel_release;
+  report.subject = "root";
   report.checks = run_checks(snap, ids);
   report.selected_checks_only = true;
   return report;
@@ -437,13 +464,14 @@ TEST(SelectedChecks, PrometheusHasNoReadinessSeries) {
   const auto prom = render_prometheus(selected_report("kernel-5.4", {"caps.effective", "config.kprobes"}));
   EXPECT_FALSE(contains(prom, "bpfready_ready")) << prom;
   EXPECT_FALSE(contains(prom, "bpfready_verdict_ready")) << prom;
-  EXPECT_TRUE(contains(prom, "bpfready_check_status{id=\"caps.effective\",status=\"fail\"} 1")) << prom;
+  EXPECT_TRUE(contains(prom, "bpfready_check_status{subject=\"root\",id=\"caps.effective\",status=\"fail\"} 1")) << prom;
 }
 
 TEST(InfoStatus, AbsentKprobesAreInfoNotPassEverywhere) {
   auto snap = load_host("debian12-vm-6.18");
   (*snap.kernel_config)["CONFIG_KPROBES"] = "n";
   Report report;
+  report.subject = "root";
   report.checks = run_checks(snap, {"config.kprobes", "btf.vmlinux"});
   report.selected_checks_only = true;
   const auto text = render_text(report, false, false);
@@ -454,8 +482,8 @@ TEST(InfoStatus, AbsentKprobesAreInfoNotPassEverywhere) {
   EXPECT_EQ(doc.at("summary").at("info"), 1);
   EXPECT_EQ(doc.at("summary").at("pass"), 1);
   const auto prom = render_prometheus(report);
-  EXPECT_TRUE(contains(prom, "bpfready_check_status{id=\"config.kprobes\",status=\"info\"} 1")) << prom;
-  EXPECT_TRUE(contains(prom, "bpfready_check_status{id=\"config.kprobes\",status=\"pass\"} 0")) << prom;
+  EXPECT_TRUE(contains(prom, "bpfready_check_status{subject=\"root\",id=\"config.kprobes\",status=\"info\"} 1")) << prom;
+  EXPECT_TRUE(contains(prom, "bpfready_check_status{subject=\"root\",id=\"config.kprobes\",status=\"pass\"} 0")) << prom;
 }
 
 TEST(RenderText, CountsAreSingularForOne) {

@@ -195,7 +195,7 @@ TEST_F(EbpfDiagCli, PrometheusLines) {
     samples += l.starts_with("#") ? 0 : 1;
   }
   EXPECT_GT(samples, static_cast<int>(check_table().size() * 5));
-  EXPECT_TRUE(contains(run.out, "bpfready_ready 0\n"));
+  EXPECT_TRUE(contains(run.out, "bpfready_ready{subject=\"uid 0\"} 0\n")) << run.out;
 }
 
 TEST_F(EbpfDiagCli, SelectedChecksOnly) {
