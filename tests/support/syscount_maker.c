@@ -14,11 +14,21 @@
  *                    200 getppid calls
  *   "thread-exec":   a second thread execs "loop 250", which makes the
  *                    former second thread the process's leader
+ *   "signals N":     N times: a signal made pending while blocked, then
+ *                    rt_sigsuspend, which the signal interrupts (it fails,
+ *                    ERESTARTNOHAND at the tracepoint), the handler runs and
+ *                    returns through rt_sigreturn (whose return value is the
+ *                    interrupted call's -EINTR, and whose registers say
+ *                    syscall -1). Exactly: tgkill x N, rt_sigsuspend x N
+ *                    (all fail), rt_sigreturn x N (none fails)
+ *   "busy T":        T threads calling getppid and getpgrp without end; the
+ *                    main thread exits when stdin ends
  *
  * The expectations live in tests/system/syscount_system_test.cpp and
  * syscount_variants_test.cpp. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,8 +106,64 @@ static int in_second_thread(void *(*body)(void *), int wait)
 	pthread_exit(NULL);
 }
 
+static void on_signal(int signo)
+{
+	(void)signo; /* no syscall here: the counts stay exact */
+}
+
+static int signals(long n)
+{
+	struct sigaction action;
+	memset(&action, 0, sizeof action);
+	action.sa_handler = on_signal; /* no SA_RESTART */
+	sigemptyset(&action.sa_mask);
+	if (sigaction(SIGUSR1, &action, NULL) != 0)
+		return 3;
+	sigset_t blocked, none;
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGUSR1);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_BLOCK, &blocked, NULL) != 0)
+		return 3;
+	pid_t pid = getpid();
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	for (long i = 0; i < n; ++i) {
+		syscall(SYS_tgkill, pid, tid, SIGUSR1);
+		/* The kernel's sigset is 8 bytes. */
+		syscall(SYS_rt_sigsuspend, &none, 8);
+	}
+	return 0;
+}
+
+static void *busy_thread(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		syscall(SYS_getppid);
+		syscall(SYS_getpgrp);
+	}
+	return NULL;
+}
+
+static int busy(long threads)
+{
+	for (long i = 0; i < threads; ++i) {
+		pthread_t thread;
+		if (pthread_create(&thread, NULL, busy_thread, NULL) != 0)
+			return 3;
+	}
+	char byte;
+	while (read(0, &byte, 1) > 0)
+		;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "signals") == 0)
+		return signals(atol(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "busy") == 0)
+		return busy(atol(argv[2]));
 	if (argc == 2 && strcmp(argv[1], "leader-exits") == 0)
 		return in_second_thread(after_the_leader, 0);
 	if (argc == 2 && strcmp(argv[1], "thread-exec") == 0) {
