@@ -12,6 +12,8 @@
  * Children are followed from sched_process_fork, which runs before the child
  * is woken, so a child of a tracked process is tracked before its first
  * syscall. */
+/* The fork hook clears a new thread's in-flight slot (see count_entry). */
+#define SYSCOUNT_CLEARS_AT_FORK 1
 #include "syscount_common.bpf.h"
 
 /* Minimal kernel types for typed (tp_btf) arguments; CO-RE relocates the

@@ -149,6 +149,15 @@ TEST_P(SyscountCounting, LatencyDistribution) {
     EXPECT_LE(latency["p50"].get<std::uint64_t>(), latency["p90"].get<std::uint64_t>());
     EXPECT_LE(latency["p90"].get<std::uint64_t>(), latency["p99"].get<std::uint64_t>());
     EXPECT_LE(latency["p99"].get<std::uint64_t>(), latency["max"].get<std::uint64_t>());
+    // The kernel's bucket of the shortest and the longest call holds them.
+    const auto& buckets = latency["buckets"];
+    ASSERT_FALSE(buckets.empty());
+    const auto min = latency["min"].get<std::uint64_t>();
+    const auto max = latency["max"].get<std::uint64_t>();
+    EXPECT_LE(buckets.front()["low"].get<std::uint64_t>(), min) << buckets.dump();
+    EXPECT_GT(buckets.front()["high"].get<std::uint64_t>(), min) << buckets.dump();
+    EXPECT_LE(buckets.back()["low"].get<std::uint64_t>(), max) << buckets.dump();
+    EXPECT_GT(buckets.back()["high"].get<std::uint64_t>(), max) << buckets.dump();
   }
   EXPECT_TRUE(seen);
 

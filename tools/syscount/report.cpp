@@ -511,6 +511,7 @@ nlohmann::ordered_json render_syscount_json(const SyscountReport& report, const 
   // The most frequent, whatever -S sorts the rows by; -T 0: all of them.
   const std::size_t top_n = !options.top ? 10 : *options.top > 0 ? *options.top : rows.size();
   std::vector<const SyscallRow*> by_count;
+  by_count.reserve(rows.size());
   for (const auto& row : rows) by_count.push_back(&row);
   std::stable_sort(by_count.begin(), by_count.end(), [](const SyscallRow* a, const SyscallRow* b) {
     return a->stat.count != b->stat.count ? a->stat.count > b->stat.count : a->name < b->name;

@@ -333,7 +333,7 @@ TEST(SyscountLatency, BucketsTileTheLine) {
 
 TEST(SyscountLatency, PercentilesAndHistogram) {
   SyscountSample sample;
-  sample.totals[0] = {100, 0, 100 * 1000, 100};
+  sample.totals[0] = {100, 0, 100000, 100};
   LatencyHistogram hist;
   hist.min = 900;
   hist.max = 50000;
