@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,32 @@ TEST_P(SyscountCounting, BreakdownsSumExactlyToTheTotals) {
       EXPECT_NE(task["pid"].get<pid_t>(), self) << "syscount's own calls are never counted";
     }
   }
+}
+
+// The same in interval mode: every interval's breakdown sums to its totals.
+TEST_P(SyscountCounting, IntervalBreakdownsSumExactlyToTheirTotals) {
+  Background busy({maker_path(), "busy", "2"});
+  ASSERT_GT(busy.pid(), 0);
+  const std::string report = temp_path(".jsonl");
+  RunResult result = run(syscount_argv({"--json", "-o", report, "-p", std::to_string(busy.pid()),
+                                        "--by-thread", "-i", "0.2", "-d", "1"}),
+                         /*discard_out=*/true);
+  ASSERT_EQ(result.status, 0) << result.err;
+  std::istringstream lines(slurp(report));
+  std::remove(report.c_str());
+  std::size_t documents = 0;
+  for (std::string line; std::getline(lines, line);) {
+    auto doc = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(doc.is_object()) << line;
+    ++documents;
+    const auto& syscalls = doc["ebpf"]["syscalls"];
+    std::uint64_t task_total = 0;
+    sum_rows(syscalls["by_thread"], task_total);
+    EXPECT_EQ(task_total + doc["dropped"]["breakdown"].get<std::uint64_t>(),
+              syscalls["total"].get<std::uint64_t>())
+        << "interval " << documents;
+  }
+  EXPECT_GE(documents, 2u);
 }
 
 // Why 8: each syscall's failures by errno; --errno keeps only one errno.
