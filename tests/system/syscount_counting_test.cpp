@@ -206,4 +206,21 @@ TEST_P(SyscountCounting, OutOfRangeCanBeSelected) {
   EXPECT_EQ(doc["ebpf"]["syscalls"]["total"], 1000);
 }
 
+// The new options' bad values: one line, exit 2, nothing loaded.
+TEST(SyscountCountingOptions, BadValuesAreOneLineUsageErrors) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"-S", "size"}, "syscount: -S/--sort takes count, time, errors or name, not 'size'\n"},
+      {{"--errno", "ENOSUCH"}, "syscount: unknown errno 'ENOSUCH' (a name such as ENOENT or EAGAIN)\n"},
+      {{"--histogram", "nosuchcall"}, "syscount: unknown syscall 'nosuchcall' (see --list)\n"}};
+  for (const auto& [options, message] : cases) {
+    std::vector<std::string> argv = {syscount_path()};
+    argv.insert(argv.end(), options.begin(), options.end());
+    argv.insert(argv.end(), {"--", "true"});
+    const RunResult result = run(argv);
+    EXPECT_EQ(result.status, 2) << options[0];
+    EXPECT_EQ(result.err, message);
+    EXPECT_TRUE(result.out.empty());
+  }
+}
+
 }  // namespace
