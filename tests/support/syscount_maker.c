@@ -21,13 +21,21 @@
  *                    interrupted call's -EINTR, and whose registers say
  *                    syscall -1). Exactly: tgkill x N, rt_sigsuspend x N
  *                    (all fail), rt_sigreturn x N (none fails)
+ *   "seccomp N":     a seccomp filter makes getpgid fail with EPERM without
+ *                    running (no sys_enter event, but a sys_exit one), then
+ *                    N getpgid calls and N getppid calls
  *   "busy T":        T threads calling getppid and getpgrp without end; the
  *                    main thread exits when stdin ends
  *
  * The expectations live in tests/system/syscount_system_test.cpp and
  * syscount_variants_test.cpp. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,6 +143,25 @@ static int signals(long n)
 	return 0;
 }
 
+static int seccomp_denied(long n)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getpgid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog program = { (unsigned short)(sizeof filter / sizeof filter[0]), filter };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
+		return 3;
+	for (long i = 0; i < n; ++i)
+		syscall(SYS_getpgid, 0);
+	for (long i = 0; i < n; ++i)
+		syscall(SYS_getppid);
+	return 0;
+}
+
 static void *busy_thread(void *unused)
 {
 	(void)unused;
@@ -162,6 +189,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "signals") == 0)
 		return signals(atol(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "seccomp") == 0)
+		return seccomp_denied(atol(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "busy") == 0)
 		return busy(atol(argv[2]));
 	if (argc == 2 && strcmp(argv[1], "leader-exits") == 0)

@@ -50,6 +50,23 @@ TEST_P(SyscountCounting, ReturnsIntoASignalHandlerAreExact) {
   }
 }
 
+// A call seccomp refuses never enters (no sys_enter event) but returns (a
+// sys_exit event with -EPERM). It was counted as a failure of a call never
+// counted (errors > count); no entry was seen, so it is not counted at all,
+// like a call that began before tracing.
+TEST_P(SyscountCounting, ACallSeccompRefusesIsNotAPhantomError) {
+  RunResult result;
+  auto doc = json_report({"--errors", "-L"}, {maker_path(), "seccomp", "40"}, &result);
+  ASSERT_TRUE(doc.is_object()) << result.err;
+  EXPECT_EQ(result.status, 0) << result.err;
+  for (const auto& row : doc["ebpf"]["syscalls"]["syscalls"]) {
+    EXPECT_LE(row["errors"].get<std::uint64_t>(), row["count"].get<std::uint64_t>()) << row.dump();
+  }
+  auto counts = counts_from_json(doc);
+  EXPECT_EQ(counts["getppid"].count, 40u);
+  EXPECT_EQ(counts["getppid"].errors, 0u);
+}
+
 // Every row of TASKS (by_process or by_thread) added up per syscall, and
 // their "total"s added up.
 std::map<std::string, std::uint64_t> sum_rows(const nlohmann::json& tasks, std::uint64_t& total) {
