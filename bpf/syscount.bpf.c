@@ -12,6 +12,8 @@
  * Children are followed from sched_process_fork, which runs before the child
  * is woken, so a child of a tracked process is tracked before its first
  * syscall. */
+/* The fork hook clears a new thread's in-flight slot (see count_entry). */
+#define SYSCOUNT_CLEARS_AT_FORK 1
 #include "syscount_common.bpf.h"
 
 /* Minimal kernel types for typed (tp_btf) arguments; CO-RE relocates the
@@ -65,67 +67,39 @@ int BPF_PROG(syscount_enter, struct pt_regs *regs, long nr)
 		return 0;
 	}
 
-	count_entry(((__u64)tgid << 32) | (__u32)task->pid, slot_of(nr));
+	count_entry(((__u64)tgid << 32) | (__u32)task->pid, nr);
 	return 0;
 }
 
-static __always_inline long syscall_nr(struct pt_regs *regs)
-{
-#if defined(__TARGET_ARCH_arm64)
-	return regs->syscallno;
-#else
-	return regs->orig_ax;
-#endif
-}
-
-/* Typed arguments give the syscall number from the saved registers with a
- * plain load (no bpf_probe_read_kernel, so it works under lockdown too). */
+/* The slot is the one kept at entry, not the registers' syscall number:
+ * rt_sigreturn restores them, so at its exit they hold the interrupted
+ * context's (orig_ax -1, or the restarted call's). */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(syscount_exit, struct pt_regs *regs, long ret)
 {
 	/* As on entry: the inlined task helper, not a helper call. */
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 tgid = (__u32)task->tgid;
-	__u64 elapsed = 0;
-	bool timed = false;
 
+	(void)regs;
 	if (!is_tracked(tgid))
 		return 0;
-	__u64 pid_tgid = ((__u64)tgid << 32) | (__u32)task->pid;
-
-	if (want_latency) {
-		__u32 tid = (__u32)pid_tgid;
-		__u64 *start = bpf_map_lookup_elem(&starts, &tid);
-		/* 0 for a call that began before syscount attached. */
-		if (start && *start) {
-			elapsed = bpf_ktime_get_ns() - *start;
-			*start = 0;
-			timed = true;
-		}
-	}
-	bool failed = want_errors && ret < 0 && ret >= -4095;
-	if (!failed && !timed)
-		return 0;
-	count_exit(pid_tgid, slot_of(syscall_nr(regs)), failed, timed, elapsed);
+	count_return(((__u64)tgid << 32) | (__u32)task->pid, ret);
 	return 0;
 }
 
 /* Runs in the parent before the child is woken: a child of a tracked
- * process is tracked before its first syscall. A new thread's latency slot
- * is cleared, since a TID can be reused after a thread died inside a call
- * that never returned. */
+ * process is tracked before its first syscall. A new thread's in-flight
+ * slot is cleared, since a TID can be reused after a thread died inside a
+ * call that never returned. */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(syscount_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 parent_tgid = (__u32)parent->tgid;
 	__u32 child_tgid = (__u32)child->tgid;
 
-	if (want_latency) {
-		__u32 tid = (__u32)child->pid;
-		__u64 *start = bpf_map_lookup_elem(&starts, &tid);
-		if (start)
-			*start = 0;
-	}
+	if (want_exit())
+		clear_inflight((__u32)child->pid);
 	if (!filter_tgids || child_tgid == parent_tgid)
 		return 0;
 	if (*track_slot(parent_tgid) == SYSCOUNT_TRACKED)

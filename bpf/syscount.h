@@ -43,6 +43,10 @@ enum syscount_breakdown {
 	SYSCOUNT_BREAKDOWN_THREAD = 2,
 };
 
+/* Counts of one syscall slot. With a per-process or per-thread breakdown,
+ * the totals map holds only the calls the breakdown could not (map full):
+ * user space adds the breakdown to them, so that totals and breakdown come
+ * from the same values read and always sum exactly. */
 struct syscount_stat {
 	__u64 count;    /* entries seen */
 	__u64 errors;   /* returns in [-4095, -1]; only with errors wanted */
@@ -57,6 +61,38 @@ struct syscount_key {
 	__u32 pad;
 };
 
+/* The call a thread is in, one __u64 per TID (errors or latency wanted):
+ * the slot taken at entry is the one the exit is counted under, since the
+ * registers at exit may say otherwise (rt_sigreturn restores them).
+ *   bits 0-10:  slot + 1 (0: none, a call that began before syscount)
+ *   bits 11-63: entry time in ns modulo 2^53 (latency only); the time a
+ *               call took is exact modulo 2^53 ns (104 days). */
+#define SYSCOUNT_INFLIGHT_SLOT_BITS 11
+#define SYSCOUNT_INFLIGHT_SLOT_MASK ((1ULL << SYSCOUNT_INFLIGHT_SLOT_BITS) - 1)
+
+/* Latency histograms (-L), one row per slot below SYSCOUNT_LAT_ROWS - 1; the
+ * last row collects every higher slot (out_of_range included). Bucket I
+ * holds the calls that took N ns with
+ *   I < 8:  N == I
+ *   I >= 8: (4 + I % 4) << (I / 4 - 1) <= N < (5 + I % 4) << (I / 4 - 1)
+ * i.e. four buckets per power of two, except the last, which has no upper
+ * bound (from 7 << 30 ns, about 7.5 s). */
+#define SYSCOUNT_LAT_BUCKETS 128
+#define SYSCOUNT_LAT_ROWS 512
+
+struct syscount_latency {
+	__u64 min_inv; /* ~(smallest time seen); 0: none */
+	__u64 max;     /* largest time seen */
+	__u64 buckets[SYSCOUNT_LAT_BUCKETS];
+};
+
+/* Failures per syscall slot and errno (--errors). */
+struct syscount_errno_key {
+	__u32 slot;
+	__u32 err; /* positive errno */
+};
+#define SYSCOUNT_ERRNO_ENTRIES 4096
+
 struct syscount_comm {
 	char comm[16];
 };
@@ -68,7 +104,8 @@ enum syscount_drop {
 	SYSCOUNT_DROP_LATENCY = 2,   /* no per-thread slot: call not timed (raw_tp: nor
 				      * checked for failure) */
 	SYSCOUNT_DROP_FOLLOW = 3,    /* raw_tp: a child that could not be followed */
-	SYSCOUNT_DROP_COUNT = 4,
+	SYSCOUNT_DROP_ERRNO = 4,     /* errno map full: failure not broken down */
+	SYSCOUNT_DROP_COUNT = 5,
 };
 
 #endif

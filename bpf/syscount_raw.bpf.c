@@ -9,7 +9,8 @@
  * argument it uses is a number, or a task pointer used only as a key.
  *
  * What the typed variant reads from the task, this one learns differently:
- * - the syscall number at sys_exit: stashed per thread at sys_enter;
+ * - the syscall number at sys_exit: kept per thread at sys_enter (the typed
+ *   variant does the same, see count_return);
  * - following children: sched_process_fork gives the child only as a
  *   pointer, so the fork hook marks it pending, and the child is adopted at
  *   its first return to user space, which is always a sys_exit (the clone
@@ -17,23 +18,6 @@
  * - forgetting a process at its last thread's exit (signal->live): see
  *   SYSCOUNT_LINGERING below. */
 #include "syscount_common.bpf.h"
-
-/* Calls that never return to where they came from: counted at entry only,
- * and nothing is stashed for them. */
-const volatile long exit_nr = -1;
-const volatile long exit_group_nr = -1;
-
-/* The slot (plus one; 0: none) of the syscall each thread is in, indexed by
- * TID, for sys_exit, which has no untyped way to read it. Cleared at every
- * exit, so a slot is never left for the next thread with that TID (see
- * stash_entry for the calls that never return). User space sizes it to
- * pid_max when errors or latency are wanted. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} entry_slots SEC(".maps");
 
 /* Tasks forked by a tracked process that have not yet returned to user
  * space, keyed by task pointer. An entry lives from the fork to the child's
@@ -50,11 +34,6 @@ struct {
 /* Entries in PENDING: every sys_exit of the host reads this one word, and
  * looks into the map only while a child is pending. */
 __u64 pending_count;
-
-static __always_inline bool want_exit(void)
-{
-	return want_errors || want_latency;
-}
 
 /* Whether calls of the thread PID_TGID are counted now. A LINGERING process
  * lost its group leader while other threads may still run: those threads
@@ -83,20 +62,6 @@ static __always_inline bool tracked_now(__u64 pid_tgid)
 	return false;
 }
 
-/* Remembers which slot thread TID entered, for its sys_exit. */
-static __always_inline void stash_entry(__u32 tid, long nr, __u32 slot)
-{
-	/* exit and exit_group never reach sys_exit: a slot stashed for them
-	 * would wait for the next thread that gets this TID. */
-	if (nr == exit_nr || nr == exit_group_nr)
-		return;
-	__u32 *stash = bpf_map_lookup_elem(&entry_slots, &tid);
-	if (stash)
-		*stash = slot + 1;
-	else
-		count_drop(SYSCOUNT_DROP_LATENCY);
-}
-
 SEC("raw_tp/sys_enter")
 int syscount_enter(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -109,10 +74,7 @@ int syscount_enter(struct bpf_raw_tracepoint_args *ctx)
 			return 0;
 		*track_slot(tgid) = SYSCOUNT_TRACKED;
 	}
-	__u32 slot = slot_of(nr);
-	count_entry(pid_tgid, slot);
-	if (want_exit())
-		stash_entry((__u32)pid_tgid, nr, slot);
+	count_entry(pid_tgid, nr);
 	return 0;
 }
 
@@ -146,34 +108,12 @@ int syscount_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	long ret = (long)ctx->args[1];
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 elapsed = 0;
-	bool timed = false;
 
 	if (filter_tgids && pending_count && ret == 0 && adopt_if_pending(pid_tgid))
 		return 0;
 	if (!want_exit() || !tracked_now(pid_tgid))
 		return 0;
-
-	__u32 tid = (__u32)pid_tgid;
-	__u32 *stash = bpf_map_lookup_elem(&entry_slots, &tid);
-	/* None for a call that began before syscount attached. */
-	if (!stash || !*stash)
-		return 0;
-	__u32 slot = *stash - 1;
-	*stash = 0;
-
-	if (want_latency) {
-		__u64 *start = bpf_map_lookup_elem(&starts, &tid);
-		if (start && *start) {
-			elapsed = bpf_ktime_get_ns() - *start;
-			*start = 0;
-			timed = true;
-		}
-	}
-	bool failed = want_errors && ret < 0 && ret >= -4095;
-	if (!failed && !timed)
-		return 0;
-	count_exit(pid_tgid, slot, failed, timed, elapsed);
+	count_return(pid_tgid, ret);
 	return 0;
 }
 
@@ -219,20 +159,14 @@ int syscount_forget(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-/* Moves what thread FROM stashed for its call to thread TO. */
+/* Moves the call thread FROM is in to thread TO. */
 static __always_inline void move_entry(__u32 from, __u32 to)
 {
-	__u32 *from_slot = bpf_map_lookup_elem(&entry_slots, &from);
-	__u32 *to_slot = bpf_map_lookup_elem(&entry_slots, &to);
-	if (from_slot && to_slot) {
-		*to_slot = *from_slot;
-		*from_slot = 0;
-	}
-	__u64 *from_start = bpf_map_lookup_elem(&starts, &from);
-	__u64 *to_start = bpf_map_lookup_elem(&starts, &to);
-	if (from_start && to_start) {
-		*to_start = *from_start;
-		*from_start = 0;
+	__u64 *from_call = bpf_map_lookup_elem(&inflight, &from);
+	__u64 *to_call = bpf_map_lookup_elem(&inflight, &to);
+	if (from_call && to_call) {
+		*to_call = *from_call;
+		*from_call = 0;
 	}
 }
 

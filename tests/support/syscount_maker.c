@@ -14,11 +14,29 @@
  *                    200 getppid calls
  *   "thread-exec":   a second thread execs "loop 250", which makes the
  *                    former second thread the process's leader
+ *   "signals N":     N times: a signal made pending while blocked, then
+ *                    rt_sigsuspend, which the signal interrupts (it fails,
+ *                    ERESTARTNOHAND at the tracepoint), the handler runs and
+ *                    returns through rt_sigreturn (whose return value is the
+ *                    interrupted call's -EINTR, and whose registers say
+ *                    syscall -1). Exactly: tgkill x N, rt_sigsuspend x N
+ *                    (all fail), rt_sigreturn x N (none fails)
+ *   "seccomp N":     a seccomp filter makes getpgid fail with EPERM without
+ *                    running (no sys_enter event, but a sys_exit one), then
+ *                    N getpgid calls and N getppid calls
+ *   "busy T":        T threads calling getppid and getpgrp without end; the
+ *                    main thread exits when stdin ends
  *
  * The expectations live in tests/system/syscount_system_test.cpp and
  * syscount_variants_test.cpp. */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,8 +114,85 @@ static int in_second_thread(void *(*body)(void *), int wait)
 	pthread_exit(NULL);
 }
 
+static void on_signal(int signo)
+{
+	(void)signo; /* no syscall here: the counts stay exact */
+}
+
+static int signals(long n)
+{
+	struct sigaction action;
+	memset(&action, 0, sizeof action);
+	action.sa_handler = on_signal; /* no SA_RESTART */
+	sigemptyset(&action.sa_mask);
+	if (sigaction(SIGUSR1, &action, NULL) != 0)
+		return 3;
+	sigset_t blocked, none;
+	sigemptyset(&blocked);
+	sigaddset(&blocked, SIGUSR1);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_BLOCK, &blocked, NULL) != 0)
+		return 3;
+	pid_t pid = getpid();
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	for (long i = 0; i < n; ++i) {
+		syscall(SYS_tgkill, pid, tid, SIGUSR1);
+		/* The kernel's sigset is 8 bytes. */
+		syscall(SYS_rt_sigsuspend, &none, 8);
+	}
+	return 0;
+}
+
+static int seccomp_denied(long n)
+{
+	struct sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getpgid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog program = { (unsigned short)(sizeof filter / sizeof filter[0]), filter };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
+		return 3;
+	for (long i = 0; i < n; ++i)
+		syscall(SYS_getpgid, 0);
+	for (long i = 0; i < n; ++i)
+		syscall(SYS_getppid);
+	return 0;
+}
+
+static void *busy_thread(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		syscall(SYS_getppid);
+		syscall(SYS_getpgrp);
+	}
+	return NULL;
+}
+
+static int busy(long threads)
+{
+	for (long i = 0; i < threads; ++i) {
+		pthread_t thread;
+		if (pthread_create(&thread, NULL, busy_thread, NULL) != 0)
+			return 3;
+	}
+	char byte;
+	while (read(0, &byte, 1) > 0)
+		;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "signals") == 0)
+		return signals(atol(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "seccomp") == 0)
+		return seccomp_denied(atol(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "busy") == 0)
+		return busy(atol(argv[2]));
 	if (argc == 2 && strcmp(argv[1], "leader-exits") == 0)
 		return in_second_thread(after_the_leader, 0);
 	if (argc == 2 && strcmp(argv[1], "thread-exec") == 0) {

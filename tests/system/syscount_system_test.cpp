@@ -361,7 +361,8 @@ TEST_P(SyscountSystem, HostileCommandGivesValidJsonAndEscapedText) {
   EXPECT_EQ(text.status, 0) << text.err;
   EXPECT_EQ(text.out.find('\x1b'), std::string::npos) << text.out;
   EXPECT_EQ(text.out.find('\x07'), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("\\e]0;owned\\x07 exited with status 0"), std::string::npos) << text.out;
+  // Quoted as it would be typed, with the control characters escaped.
+  EXPECT_NE(text.out.find("$'\\e]0;owned\\x07' exited with status 0"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("\xef\xbf\xbd\xef\xbf\xbd\\e[31mA: "), std::string::npos) << text.out;
 }
 

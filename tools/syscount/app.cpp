@@ -205,6 +205,7 @@ TracerConfig tracer_config(const RunState& run) {
   config.by_thread = options.report.by_thread;
   config.errors = options.report.errors;
   config.latency = options.report.latency;
+  config.only_errno = static_cast<std::uint32_t>(options.report.only_errno.value_or(0));
   config.map_entries = options.map_entries;
   config.libbpf_debug = options.verbose;
   // Armed: the command is counted from its exec on, not during syscount's set-up.

@@ -360,6 +360,60 @@ Expected<void> check_one_target(const SyscountOptions& options) {
 
 CliExit usage_error(const Expected<void>& failed) { return CliExit{2, failed.error().message}; }
 
+// --- -S/--sort, --histogram, --errno: what is counted and how it is shown ---
+
+struct ReportWords {
+  std::string sort;
+  std::vector<std::string> histograms;
+  std::string errno_word;
+  CLI::Option* sort_option = nullptr;
+  CLI::Option* errno_option = nullptr;
+};
+
+void add_report_options(CLI::App& app, ReportWords& words) {
+  words.sort_option = app.add_option("-S,--sort", words.sort,
+                                     "Order rows by count (the default), time (total, with -L), "
+                                     "errors or name")
+                          ->type_name("KEY");
+  app.add_option("--histogram", words.histograms,
+                 "Print the latency histogram of these syscalls (NAME[,NAME]; implies -L)")
+      ->delimiter(',')
+      ->type_name("SYSCALL");
+  words.errno_option = app.add_option("--errno", words.errno_word,
+                                      "Count only failures with this errno, e.g. ENOENT "
+                                      "(implies --errors and --failed)")
+                           ->type_name("NAME");
+}
+
+Expected<void> apply_report_options(const ReportWords& words, SyscountOptions& options) {
+  auto& report = options.report;
+  if (words.sort_option->count() > 0) {
+    const auto key = parse_sort_key(words.sort);
+    if (!key) {
+      return SysError::plain("syscount: -S/--sort takes count, time, errors or name, not " +
+                             quoted(words.sort));
+    }
+    report.sort = *key;
+  }
+  for (const auto& word : words.histograms) {
+    auto nr = syscall_number(word);
+    if (!nr) return SysError::plain("syscount: unknown syscall " + quoted(word) + " (see --list)");
+    report.histograms.insert(*nr);
+    report.latency = true;
+  }
+  if (words.errno_option->count() > 0) {
+    const auto err = errno_number(words.errno_word);
+    if (!err) {
+      return SysError::plain("syscount: unknown errno " + quoted(words.errno_word) +
+                             " (a name such as ENOENT or EAGAIN)");
+    }
+    report.only_errno = *err;
+    report.errors = true;
+    report.failed_only = true;
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 std::string syscall_table_text() {
@@ -380,6 +434,8 @@ std::variant<SyscountOptions, CliExit> parse_syscount_args(const std::vector<std
   app.set_version_flag("--version", std::string("syscount ") + BPFREADY_VERSION);
   OptionWords words;
   add_options(app, options, words);
+  ReportWords report_words;
+  add_report_options(app, report_words);
   app.prefix_command(true);  // `syscount ls -l` works like `syscount -- ls -l`
 
   try {
@@ -399,6 +455,7 @@ std::variant<SyscountOptions, CliExit> parse_syscount_args(const std::vector<std
   if (auto pids = apply_pids(words.pids, options); !pids) return usage_error(pids);
   if (auto filters = apply_filters(words, options); !filters) return usage_error(filters);
   if (auto cgroup = apply_cgroup(words, options); !cgroup) return usage_error(cgroup);
+  if (auto report = apply_report_options(report_words, options); !report) return usage_error(report);
   if (options.report.failed_only) options.report.errors = true;
   if (options.list) return options;
   if (auto one = check_one_target(options); !one) return usage_error(one);

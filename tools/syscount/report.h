@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <array>
 #include <map>
 #include <optional>
 #include <set>
@@ -35,6 +36,27 @@ SyscallStat operator-(const SyscallStat& now, const SyscallStat& before);
 
 using SyscallStats = std::map<long, SyscallStat>;  // syscall number -> stat
 
+// -L: a syscall's latency distribution (bpf/syscount.h, SYSCOUNT_LAT_BUCKETS):
+// bucket I counts the calls that took [latency_bucket_low(I),
+// latency_bucket_high(I)) ns; the last bucket has no upper bound.
+inline constexpr std::size_t kLatencyBuckets = 128;
+struct LatencyHistogram {
+  std::uint64_t min = 0;  // exact, over the calls counted (0 when none)
+  std::uint64_t max = 0;
+  std::array<std::uint64_t, kLatencyBuckets> buckets{};
+  [[nodiscard]] std::uint64_t calls() const;
+  // The P-th percentile (0 < P <= 100) as the upper end of the bucket that
+  // holds it (at most 25% above the true value), kept within [min, max].
+  [[nodiscard]] std::uint64_t percentile(double p) const;
+};
+std::uint64_t latency_bucket_low(std::size_t index);
+std::optional<std::uint64_t> latency_bucket_high(std::size_t index);  // nullopt: the last
+// The bucket a time of NS nanoseconds falls in (the kernel's computation).
+std::size_t latency_bucket_of(std::uint64_t ns);
+
+// syscall number -> errno (positive) -> failures.
+using ErrnoCounts = std::map<int, std::uint64_t>;
+
 struct TaskId {
   std::uint32_t tgid = 0;
   std::uint32_t tid = 0;  // 0 when only per-process counts were kept
@@ -47,8 +69,9 @@ struct Dropped {
   std::uint64_t latency = 0;           // calls not timed (no per-thread slot)
   std::uint64_t recursion_misses = 0;  // program runs the kernel skipped
   std::uint64_t children = 0;          // raw_tp programs: children not followed
+  std::uint64_t errnos = 0;            // failures missing from the errno breakdown
   [[nodiscard]] std::uint64_t events() const {
-    return breakdown + latency + recursion_misses + children;
+    return breakdown + latency + recursion_misses + children + errnos;
   }
 };
 
@@ -56,12 +79,18 @@ struct SyscountSample {
   SyscallStats totals;
   std::map<TaskId, SyscallStats> by_task;
   std::map<std::uint32_t, std::string> names;  // TGID or TID -> comm
+  std::map<long, LatencyHistogram> latency;    // -L, per syscall number
+  std::map<long, ErrnoCounts> errnos;          // --errors, per syscall number
   Dropped dropped;
 };
 // Per-interval deltas. Names are taken from NOW.
 SyscountSample operator-(const SyscountSample& now, const SyscountSample& before);
 
 enum class TargetMode { command, pids, all, cgroup };
+
+// -S/--sort: the order of the rows (count: the default).
+enum class SortKey { count, time, errors, name };
+std::optional<SortKey> parse_sort_key(std::string_view text);
 
 struct SyscountReportOptions {
   bool errors = false;
@@ -72,6 +101,9 @@ struct SyscountReportOptions {
   std::set<long> only_syscalls;         // empty: all
   std::set<SyscallCategory> only_categories;  // empty: all
   bool failed_only = false;             // only syscalls with errors
+  SortKey sort = SortKey::count;        // -S
+  std::set<long> histograms;            // --histogram: syscalls whose histogram is printed
+  std::optional<int> only_errno;        // --errno: only failures with this errno are counted
 };
 
 struct SyscountReport {
@@ -96,10 +128,20 @@ struct SyscallRow {
   std::string name;
   SyscallCategory category = SyscallCategory::other;
   SyscallStat stat;
+  // Totals rows only (null in per-process/thread rows): into the sample.
+  const LatencyHistogram* latency = nullptr;
+  const ErrnoCounts* errnos = nullptr;
 };
-// The rows a report shows: filtered, sorted by count (then name), all rows
-// (TOP applies only where the renderers say so).
+// The rows a report shows: filtered, sorted by options.sort (count: by
+// count, then name), all rows (TOP applies only where the renderers say so).
 std::vector<SyscallRow> select_rows(const SyscallStats& stats, const SyscountReportOptions& options);
+// The totals rows of SAMPLE, with their latency histograms and errno counts.
+std::vector<SyscallRow> select_total_rows(const SyscountSample& sample,
+                                          const SyscountReportOptions& options);
+// A duration in ns for a terminal column: "850ns", "12.3us", "4.56ms", "1.23s".
+std::string format_duration(std::uint64_t ns);
+// The funclatency-style histogram of one row (--histogram).
+std::string render_histogram(const SyscallRow& row);
 
 // Processes or threads with their filtered rows, busiest first.
 struct TaskRows {

@@ -1,7 +1,9 @@
 #include "tools/syscount/syscalls.h"
 
 #include <charconv>
+#include <cstring>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace bpfready {
@@ -218,6 +220,8 @@ std::string syscall_name(long nr) {
 
 std::optional<long> syscall_number(std::string_view name) {
   const auto& idx = index();
+  // The row that collects numbers outside the table (syscall_name's -1).
+  if (name == "out_of_range") return -1;
   if (auto found = idx.numbers.find(name); found != idx.numbers.end()) return found->second;
   constexpr std::string_view prefix = "syscall_";
   if (name.starts_with(prefix) && name.size() > prefix.size()) {
@@ -236,6 +240,40 @@ SyscallCategory syscall_category(long nr) {
     return idx.categories[static_cast<std::size_t>(nr)];
   }
   return SyscallCategory::other;
+}
+
+}  // namespace bpfready
+
+namespace bpfready {
+
+namespace {
+// What the kernel returns from a syscall only on its way to a signal
+// handler or a restart (include/linux/errno.h: never seen by user space, so
+// glibc has no name for them), and the other kernel-internal codes.
+constexpr std::pair<int, std::string_view> kKernelErrnos[] = {
+    {512, "ERESTARTSYS"},     {513, "ERESTARTNOINTR"}, {514, "ERESTARTNOHAND"},
+    {515, "ENOIOCTLCMD"},     {516, "ERESTART_RESTARTBLOCK"}, {517, "EPROBE_DEFER"},
+    {518, "EOPENSTALE"},      {519, "ENOPARAM"},       {521, "EBADHANDLE"},
+    {522, "ENOTSYNC"},        {523, "EBADCOOKIE"},     {524, "ENOTSUPP"},
+    {525, "ETOOSMALL"},       {526, "ESERVERFAULT"},   {527, "EBADTYPE"},
+    {528, "EJUKEBOX"},        {529, "EIOCBQUEUED"},    {530, "ERECALLCONFLICT"},
+    {531, "ENOGRACE"},
+};
+}  // namespace
+
+std::string errno_name(int err) {
+  if (const char* name = strerrorname_np(err)) return name;
+  for (const auto& [number, name] : kKernelErrnos) {
+    if (number == err) return std::string(name);
+  }
+  return "errno_" + std::to_string(err);
+}
+
+std::optional<int> errno_number(std::string_view name) {
+  for (int err = 1; err <= kMaxErrno; ++err) {
+    if (errno_name(err) == name) return err;
+  }
+  return std::nullopt;
 }
 
 }  // namespace bpfready

@@ -48,4 +48,12 @@ std::string syscall_name(long nr);
 std::optional<long> syscall_number(std::string_view name);
 SyscallCategory syscall_category(long nr);
 
+// Failures are returns in [-kMaxErrno, -1].
+inline constexpr int kMaxErrno = 4095;
+// "ENOENT" (glibc's strerrorname_np), "ERESTARTSYS" for the kernel-internal
+// codes a syscall returns on its way to a signal handler, else "errno_N".
+std::string errno_name(int err);
+// Inverse of errno_name for 1..kMaxErrno.
+std::optional<int> errno_number(std::string_view name);
+
 }  // namespace bpfready

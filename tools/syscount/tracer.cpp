@@ -4,12 +4,12 @@
 #include <bpf/libbpf.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
 #include <string>
-#include <type_traits>
 
 #include "libcheck/common/fd.h"
 #include "libcheck/common/libbpf_log.h"
@@ -57,8 +57,8 @@ Wanted wanted_programs(const TracerConfig& config) {
     wanted.exit = exit_counts || !config.system_wide;
     wanted.exec = breakdown || exit_counts || !config.system_wide;
   } else {
-    // Typed: the fork hook also clears a new thread's latency slot.
-    wanted.fork = !config.system_wide || config.latency;
+    // Typed: the fork hook also clears a new thread's in-flight slot.
+    wanted.fork = !config.system_wide || exit_counts;
     wanted.exit = exit_counts;
     wanted.exec = breakdown;
   }
@@ -105,18 +105,19 @@ Expected<void> configure(Skel* skel, const TracerConfig& config) {
   settings->filter_cgroup = config.cgroup_fd >= 0 ? 1 : 0;
   settings->execve_nr = SYS_execve;
   settings->execveat_nr = SYS_execveat;
+  settings->exit_nr = SYS_exit;
+  settings->exit_group_nr = SYS_exit_group;
+  settings->rt_sigreturn_nr = SYS_rt_sigreturn;
+  settings->only_errno = config.only_errno;
+  // Known before load: syscount's own calls are never counted.
+  settings->self_tgid = static_cast<__u32>(getpid());
   if (breakdown) {
     bpf_map__set_max_entries(skel->maps.by_task, config.map_entries);
     bpf_map__set_max_entries(skel->maps.comms, config.map_entries);
   }
-  if (config.latency) bpf_map__set_max_entries(skel->maps.starts, pid_max());
-  if constexpr (std::is_same_v<Skel, syscount_raw_bpf>) {
-    settings->exit_nr = SYS_exit;
-    settings->exit_group_nr = SYS_exit_group;
-    if (config.errors || config.latency) {
-      bpf_map__set_max_entries(skel->maps.entry_slots, pid_max());
-    }
-  }
+  if (config.errors || config.latency) bpf_map__set_max_entries(skel->maps.inflight, pid_max());
+  if (config.latency) bpf_map__set_max_entries(skel->maps.latency, SYSCOUNT_LAT_ROWS);
+  if (config.errors) bpf_map__set_max_entries(skel->maps.errnos, SYSCOUNT_ERRNO_ENTRIES);
   return Ok{};
 }
 
@@ -235,6 +236,8 @@ Expected<std::unique_ptr<SyscountTracer::Loaded>> load_variant(const TracerConfi
   loaded->by_task_fd = bpf_map__fd(skel->maps.by_task);
   loaded->comms_fd = bpf_map__fd(skel->maps.comms);
   loaded->drops_fd = bpf_map__fd(skel->maps.drops);
+  loaded->latency_fd = bpf_map__fd(skel->maps.latency);
+  loaded->errnos_fd = bpf_map__fd(skel->maps.errnos);
   return std::unique_ptr<SyscountTracer::Loaded>(std::move(loaded));
 }
 

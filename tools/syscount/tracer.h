@@ -34,6 +34,7 @@ struct TracerConfig {
   bool by_thread = false;
   bool errors = false;        // attach sys_exit for failed calls
   bool latency = false;       // attach sys_exit, time entry to exit
+  std::uint32_t only_errno = 0;  // --errno: only failures with this errno (0: all)
   std::uint32_t map_entries = 16384;
   bool libbpf_debug = false;  // -v: keep libbpf's debug messages of the load too
   // A cgroup v2 directory, open: only its tasks (descendants' included) are

@@ -17,6 +17,8 @@ struct SyscountTracer::Loaded {
   int by_task_fd = -1;
   int comms_fd = -1;
   int drops_fd = -1;
+  int latency_fd = -1;
+  int errnos_fd = -1;
 };
 
 }  // namespace bpfready

@@ -78,6 +78,7 @@ Expected<void> read_drops(int fd, int cpus, Dropped& dropped) {
   dropped.names = sums[SYSCOUNT_DROP_COMM];
   dropped.latency = sums[SYSCOUNT_DROP_LATENCY];
   dropped.children = sums[SYSCOUNT_DROP_FOLLOW];
+  dropped.errnos = sums[SYSCOUNT_DROP_ERRNO];
   return Ok{};
 }
 
@@ -113,6 +114,53 @@ Expected<void> read_breakdown(int task_fd, int comm_fd, int cpus, SyscountSample
   });
 }
 
+// With a breakdown, the kernel counts a call in the totals only when the
+// breakdown could not take it: the totals are what the breakdown read holds
+// plus those, so both come from the same values and sum exactly.
+void add_breakdown_to_totals(SyscountSample& sample) {
+  for (const auto& [task, stats] : sample.by_task) {
+    for (const auto& [nr, stat] : stats) sample.totals[nr] += stat;
+  }
+}
+
+// The histogram row of syscall NR (bpf/syscount.h, SYSCOUNT_LAT_ROWS).
+__u32 latency_row(long nr) {
+  const long last = SYSCOUNT_LAT_ROWS - 1;
+  return static_cast<__u32>(nr >= 0 && nr < last ? nr : last);
+}
+
+// Only the rows of syscalls that were timed: a read per such syscall.
+Expected<void> read_latency(int fd, int cpus, SyscountSample& sample) {
+  static_assert(kLatencyBuckets == SYSCOUNT_LAT_BUCKETS, "the kernel's buckets");
+  std::vector<syscount_latency> values(static_cast<std::size_t>(cpus));
+  for (const auto& [nr, stat] : sample.totals) {
+    if (stat.timed == 0) continue;
+    const __u32 row = latency_row(nr);
+    if (bpf_map_lookup_elem(fd, &row, values.data()) != 0) return read_error("latency histograms");
+    LatencyHistogram hist;
+    std::uint64_t min_inv = 0;
+    for (const auto& value : values) {
+      min_inv = std::max<std::uint64_t>(min_inv, value.min_inv);
+      hist.max = std::max<std::uint64_t>(hist.max, value.max);
+      for (std::size_t i = 0; i < kLatencyBuckets; ++i) hist.buckets[i] += value.buckets[i];
+    }
+    hist.min = min_inv ? ~min_inv : 0;
+    sample.latency[nr] = hist;
+  }
+  return Ok{};
+}
+
+Expected<void> read_errnos(int fd, int cpus, SyscountSample& sample) {
+  std::vector<__u64> values(static_cast<std::size_t>(cpus));
+  return for_each_key<syscount_errno_key>(fd, "errno counters", [&](const syscount_errno_key& key) -> Expected<void> {
+    if (bpf_map_lookup_elem(fd, &key, values.data()) != 0) return read_error("errno counters");
+    std::uint64_t sum = 0;
+    for (auto value : values) sum += value;
+    if (sum) sample.errnos[slot_to_nr(key.slot)][static_cast<int>(key.err)] = sum;
+    return Ok{};
+  });
+}
+
 }  // namespace
 
 Expected<SyscountSample> SyscountTracer::read() const {
@@ -128,6 +176,13 @@ Expected<SyscountSample> SyscountTracer::read() const {
   if (config_.by_process || config_.by_thread) {
     auto breakdown = read_breakdown(loaded_->by_task_fd, loaded_->comms_fd, cpus, sample);
     if (!breakdown) return breakdown.error();
+    add_breakdown_to_totals(sample);
+  }
+  if (config_.latency) {
+    if (auto latency = read_latency(loaded_->latency_fd, cpus, sample); !latency) return latency.error();
+  }
+  if (config_.errors) {
+    if (auto errnos = read_errnos(loaded_->errnos_fd, cpus, sample); !errnos) return errnos.error();
   }
   return sample;
 }

@@ -3,6 +3,9 @@
 // rest only when asked; deltas, filters and naming.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <sstream>
+
 #include "tools/syscount/report.h"
 
 namespace bpfready {
@@ -189,7 +192,7 @@ TEST(SyscountText, HostileTextIsEscaped) {
   for (char control : {'\x1b', '\x07', '\x9b', '\xff', '\xfe'}) {
     EXPECT_EQ(text.find(control), std::string::npos) << static_cast<int>(control) << "\n" << text;
   }
-  EXPECT_NE(text.find("/tmp/\xef\xbf\xbd\\e]0;owned\\x07 arg\xef\xbf\xbd exited"), std::string::npos)
+  EXPECT_NE(text.find("$'/tmp/\xef\xbf\xbd\\e]0;owned\\x07' $'arg\xef\xbf\xbd' exited"), std::string::npos)
       << text;
   EXPECT_NE(text.find("PID 100 \xef\xbf\xbd\xef\xbf\xbd" "A: 60 syscalls"), std::string::npos)
       << text;
@@ -202,7 +205,7 @@ TEST(SyscountText, DroppedEventsAreNeverSilent) {
   sample.dropped.recursion_misses = 1;
   const std::string text = render_syscount_text(report_of(sample), SyscountReportOptions{});
   EXPECT_NE(text.find("12 calls are missing"), std::string::npos) << text;
-  EXPECT_NE(text.find("skipped 1 program runs"), std::string::npos) << text;
+  EXPECT_NE(text.find("skipped 1 program run "), std::string::npos) << text;
   auto doc = render_syscount_json(report_of(sample), SyscountReportOptions{});
   EXPECT_EQ(doc["ebpf"]["syscalls"]["dropped_events"], 13);
   EXPECT_EQ(doc["dropped"]["breakdown"], 12);
@@ -226,6 +229,160 @@ TEST(SyscountReport, SaysWhichProgramsCounted) {
   EXPECT_NE(render_syscount_text(report, SyscountReportOptions{})
                 .find("note: counted by syscount's raw_tp programs"),
             std::string::npos);
+}
+
+// Why 9: -T 0 means all rows in JSON as in the table, not the default 10.
+TEST(SyscountJson, TopZeroListsEverySyscall) {
+  SyscountSample sample;
+  for (long nr = 0; nr < 15; ++nr) sample.totals[nr] = {static_cast<std::uint64_t>(nr + 1), 0, 0, 0};
+  SyscountReportOptions options;
+  options.top = 0;
+  EXPECT_EQ(render_syscount_json(report_of(sample), options)["ebpf"]["syscalls"]["top_syscalls"].size(), 15u);
+  options.top = std::nullopt;
+  EXPECT_EQ(render_syscount_json(report_of(sample), options)["ebpf"]["syscalls"]["top_syscalls"].size(), 10u);
+}
+
+// Why 9: the header showed argv unquoted, with raw newlines.
+TEST(SyscountText, CommandIsQuotedAndEscaped) {
+  SyscountReport report = report_of(example());
+  report.command = {"sh", "-c", "echo a\nb; true", "it's", "a\\b"};
+  const std::string text = render_syscount_text(report, SyscountReportOptions{});
+  const std::string first = text.substr(0, text.find('\n'));
+  EXPECT_NE(first.find("; sh -c $'echo a\\nb; true' 'it'\\''s' $'a\\\\b' exited with status 0"),
+            std::string::npos)
+      << first;
+}
+
+// Why 9: "(1 more syscalls", "1 syscalls".
+TEST(SyscountText, SingularWhereThereIsOne) {
+  SyscountSample sample;
+  sample.totals[0] = {5, 0, 0, 0};
+  sample.totals[1] = {1, 0, 0, 0};
+  sample.dropped.recursion_misses = 1;
+  sample.dropped.breakdown = 1;
+  SyscountReportOptions options;
+  options.top = 1;
+  const std::string text = render_syscount_text(report_of(sample), options);
+  EXPECT_NE(text.find("(1 more syscall;"), std::string::npos) << text;
+  EXPECT_NE(text.find("skipped 1 program run "), std::string::npos) << text;
+  EXPECT_NE(text.find("warning: 1 call is missing"), std::string::npos) << text;
+  sample.totals.erase(0);
+  EXPECT_NE(render_syscount_text(report_of(sample), {}).find("syscount: 1 syscall in"), std::string::npos);
+}
+
+// The column of a header word and the cells under it end at the same place.
+std::size_t end_of(const std::string& line, const std::string& word) {
+  const auto at = line.find(word);
+  return at == std::string::npos ? std::string::npos : at + word.size();
+}
+
+// Why 9: an AVG(us) of 603317967.346 overflowed its column.
+TEST(SyscountText, LatencyColumnsFitTheirValues) {
+  SyscountSample sample;
+  sample.totals[0] = {2, 0, 1206635934692, 2};  // read: 603 s per call
+  sample.totals[7] = {100000000, 0, 5000000000, 100000000};  // poll
+  SyscountReportOptions options;
+  options.latency = true;
+  const std::string text = render_syscount_text(report_of(sample), options);
+  std::istringstream lines(text);
+  std::string line, header;
+  std::getline(lines, line);
+  std::getline(lines, header);
+  ASSERT_NE(header.find("AVG"), std::string::npos) << text;
+  std::getline(lines, line);
+  EXPECT_EQ(end_of(header, "AVG"), end_of(line, "50ns")) << text;  // poll first: more calls
+  std::getline(lines, line);
+  EXPECT_EQ(end_of(header, "AVG"), end_of(line, "603s")) << text;
+  EXPECT_EQ(end_of(header, "TOTAL"), end_of(line, "1207s")) << text;
+}
+
+TEST(SyscountReport, SortKeys) {
+  SyscountReportOptions options;
+  auto names = [&] {
+    std::vector<std::string> out;
+    for (const auto& row : select_rows(example().totals, options)) out.push_back(row.name);
+    return out;
+  };
+  EXPECT_EQ(names().front(), "read");
+  options.sort = SortKey::errors;
+  EXPECT_EQ(names().front(), "openat");
+  options.sort = SortKey::time;
+  EXPECT_EQ(names().front(), "read");
+  options.sort = SortKey::name;
+  EXPECT_EQ(names().front(), "clock_gettime");
+  EXPECT_EQ(names().back(), "syscall_451");
+  EXPECT_EQ(parse_sort_key("errors"), SortKey::errors);
+  EXPECT_FALSE(parse_sort_key("size").has_value());
+}
+
+// Bucket I holds [low(I), high(I)), and the kernel's index computation
+// (mirrored by latency_bucket_of) puts every value in the bucket that holds it.
+TEST(SyscountLatency, BucketsTileTheLine) {
+  EXPECT_EQ(latency_bucket_low(0), 0u);
+  for (std::size_t i = 0; i + 1 < kLatencyBuckets; ++i) {
+    ASSERT_EQ(latency_bucket_high(i), latency_bucket_low(i + 1)) << i;
+    EXPECT_EQ(latency_bucket_of(latency_bucket_low(i)), i) << i;
+    EXPECT_EQ(latency_bucket_of(*latency_bucket_high(i) - 1), i) << i;
+  }
+  EXPECT_FALSE(latency_bucket_high(kLatencyBuckets - 1).has_value());
+  EXPECT_EQ(latency_bucket_of(~std::uint64_t{0}), kLatencyBuckets - 1);
+  EXPECT_EQ(latency_bucket_low(8), 8u);
+  EXPECT_EQ(latency_bucket_high(8), 10u);
+  EXPECT_EQ(latency_bucket_of(1000), 35u);  // [896, 1024)
+}
+
+TEST(SyscountLatency, PercentilesAndHistogram) {
+  SyscountSample sample;
+  sample.totals[0] = {100, 0, 100000, 100};
+  LatencyHistogram hist;
+  hist.min = 900;
+  hist.max = 50000;
+  hist.buckets[latency_bucket_of(1000)] = 90;
+  hist.buckets[latency_bucket_of(50000)] = 10;
+  sample.latency[0] = hist;
+  EXPECT_EQ(hist.percentile(50), 1023u);
+  EXPECT_EQ(hist.percentile(90), 1023u);
+  EXPECT_EQ(hist.percentile(99), 50000u) << "within [min, max]";
+  SyscountReportOptions options;
+  options.latency = true;
+  options.histograms = {0};
+  const auto doc = render_syscount_json(report_of(sample), options);
+  const auto& latency = doc["ebpf"]["syscalls"]["syscalls"][0]["latency_ns"];
+  EXPECT_EQ(latency["min"], 900);
+  EXPECT_EQ(latency["p50"], 1023);
+  ASSERT_EQ(latency["buckets"].size(), 2u);
+  EXPECT_EQ(latency["buckets"][0], (nlohmann::ordered_json{{"index", 35}, {"low", 896}, {"high", 1024}, {"count", 90}}));
+  const std::string text = render_syscount_text(report_of(sample), options);
+  EXPECT_NE(text.find("read: latency histogram (100 calls)"), std::string::npos) << text;
+  EXPECT_NE(text.find("         896 -> 1023        : 90 "), std::string::npos) << text;
+  EXPECT_NE(text.find("|" + std::string(40, '*') + "|"), std::string::npos) << text;
+}
+
+TEST(SyscountReport, ErrnoBreakdown) {
+  SyscountSample sample = example();
+  sample.errnos[257] = {{2, 4}, {13, 1}};
+  SyscountReportOptions options;
+  options.errors = true;
+  const auto doc = render_syscount_json(report_of(sample), options);
+  const auto& rows = doc["ebpf"]["syscalls"]["syscalls"];
+  const auto openat = std::find_if(rows.begin(), rows.end(), [](const auto& row) { return row["name"] == "openat"; });
+  ASSERT_NE(openat, rows.end());
+  EXPECT_EQ((*openat)["errnos"], (nlohmann::ordered_json{{"ENOENT", 4}, {"EACCES", 1}}));
+  const std::string text = render_syscount_text(report_of(sample), options);
+  EXPECT_NE(text.find("ENOENT 4, EACCES 1"), std::string::npos) << text;
+}
+
+TEST(SyscountReport, IntervalDeltasOfDistributions) {
+  SyscountSample before;
+  before.latency[0].buckets[3] = 2;
+  before.errnos[2][2] = 5;
+  SyscountSample now = before;
+  now.latency[0].buckets[3] = 7;
+  now.errnos[2][2] = 6;
+  now.errnos[2][13] = 1;
+  const SyscountSample delta = now - before;
+  EXPECT_EQ(delta.latency.at(0).buckets[3], 5u);
+  EXPECT_EQ(delta.errnos.at(2), (ErrnoCounts{{2, 1}, {13, 1}}));
 }
 
 }  // namespace

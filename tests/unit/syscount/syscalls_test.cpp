@@ -74,5 +74,19 @@ TEST(SyscallTable, CategoryNamesRoundTrip) {
   EXPECT_FALSE(parse_syscall_category("disk").has_value());
 }
 
+// Why 9: the out_of_range row appears in reports, so --syscall takes it.
+TEST(SyscallTable, OutOfRangeIsARowName) { EXPECT_EQ(syscall_number("out_of_range"), -1); }
+
+TEST(ErrnoNames, FromGlibcAndTheKernel) {
+  EXPECT_EQ(errno_name(2), "ENOENT");
+  EXPECT_EQ(errno_name(11), "EAGAIN");
+  EXPECT_EQ(errno_name(512), "ERESTARTSYS");
+  EXPECT_EQ(errno_name(514), "ERESTARTNOHAND");
+  EXPECT_EQ(errno_name(4000), "errno_4000");
+  EXPECT_EQ(errno_number("EBADF"), 9);
+  EXPECT_EQ(errno_number("ERESTARTNOINTR"), 513);
+  EXPECT_FALSE(errno_number("ENOSUCH").has_value());
+}
+
 }  // namespace
 }  // namespace bpfready
