@@ -36,7 +36,7 @@ Expected<ProbeFlavour> decide_flavour(const Snapshot& snapshot, const Subject& s
     context.binary = binary;
     context.syscount_binary = binary;
     const FixPlan fix = plan_fix(snapshot, subject, prediction.flavour, context, /*for_syscount=*/true);
-    for (const auto& step : fix.steps) text += "\n  fix: " + step;
+    if (!fix.steps.empty()) text += "\n  fix: " + fix.text();
     if (!fix.no_safe_fix.empty()) text += "\n  no safe fix: " + fix.no_safe_fix;
     return SysError::plain(text);
   }
