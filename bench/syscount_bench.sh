@@ -80,6 +80,9 @@ start_tracer() {
   sleep 1
 }
 stop_tracer() {
+  # A command the tracer started first (as Ctrl-C would reach it through the
+  # process group), then the tracer: nothing is left running.
+  pkill -TERM -P "$tracer" 2>/dev/null || true
   kill -INT "$tracer" 2>/dev/null || true
   wait "$tracer" 2>/dev/null || true
   tracer=""
@@ -244,10 +247,7 @@ for ((round = 0; round < runs; round++)); do
   keep strace "$(one strace -f -c -o /dev/null -- taskset -c "$cpu" "$maker" loop "$strace_n")"
 
   bg_row unrelated "" syscount_enter -- "$syscount" -o /dev/null -- sleep 600
-  # Ending the traced command ends syscount.
-  pkill -P "$tracer" -x sleep 2>/dev/null || true
   bg_row unrelated_raw "" syscount_enter -- "$syscount" --flavour raw_tp -o /dev/null -- sleep 600
-  pkill -P "$tracer" -x sleep 2>/dev/null || true
 done
 base=${best[base]}
 row base "untraced" "$base"
