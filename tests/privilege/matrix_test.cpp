@@ -12,11 +12,14 @@
 #include <gtest/gtest.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "support/system.h"
 
@@ -212,6 +215,61 @@ TEST_F(PermissionMatrix, TracefsGroupReadThroughTracefsSetup) {
   EXPECT_EQ(reverted.exit_code, 0) << reverted.output;
   EXPECT_EQ(run_command("stat -c %a /sys/kernel/tracing").output, "700\n");
   EXPECT_NE(run_command("getent group " + group).exit_code, 0) << "revert left the group behind";
+}
+
+// Every row that is not ready, fixed by following the printed steps: after
+// them each verdict is ready, proven by probes run as the user, or the
+// report said there is no safe fix and why. Each row starts from a fresh
+// copy and ends reverted.
+TEST_F(PermissionMatrix, PrintedStepsMakeEveryRowReady) {
+  const std::string setup = binary_path("tools/tracefs-setup/tracefs-setup");
+  const std::string diag = binary_path("tools/ebpf_diag/ebpf_diag");
+  for (const std::string caps : kRows) {
+    SCOPED_TRACE("row " + row_name(caps));
+    const std::string group = testing::unique_name("bpfr_g");
+    struct RevertOnExit {
+      std::string command;
+      ~RevertOnExit() { run_command(command); }
+    } revert_on_exit{setup + " revert >/dev/null 2>&1"};
+    ASSERT_EQ(run_command("setcap -r " + copy_ + " 2>/dev/null; chown root:root " + copy_ + " && chmod 0755 " + copy_)
+                  .exit_code,
+              0);
+    if (!caps.empty()) {
+      ASSERT_EQ(run_command("setcap " + caps + "=ep " + copy_).exit_code, 0);
+    }
+    const std::string audit = diag + " --json --user " + user_.name() + " --binary " + copy_ + " 2>/dev/null";
+    const auto before = nlohmann::json::parse(run_command(audit).output).at("verdicts");
+    std::vector<std::string> fixed;
+    for (const auto& v : before) {
+      if (v.at("ready").get<bool>()) continue;
+      if (v.at("fix_steps").empty()) {
+        EXPECT_TRUE(v.at("no_safe_fix").is_string()) << "neither steps nor a reason: " << v.dump(2);
+        continue;
+      }
+      fixed.push_back(v.at("id").get<std::string>());
+      for (const auto& printed : v.at("fix_steps")) {
+        std::string step = printed.get<std::string>();
+        // As printed, with this test's own group and tracefs-setup.
+        const std::string apply = "sudo tracefs-setup apply";
+        ASSERT_EQ(step.rfind(apply, 0), 0U) << step;
+        step = setup + " apply --group " + group + step.substr(apply.size());
+        const auto ran = run_command(step + " 2>&1");
+        ASSERT_EQ(ran.exit_code, 0) << step << "\n" << ran.output;
+      }
+    }
+    std::string line = "fix: caps=" + row_name(caps) + ", steps followed for:";
+    for (const auto& id : fixed) line += " " + id;
+    std::cout << line << "\n";
+    const auto after = nlohmann::json::parse(run_command(audit).output).at("verdicts");
+    for (const auto& v : after) {
+      if (std::find(fixed.begin(), fixed.end(), v.at("id").get<std::string>()) == fixed.end()) continue;
+      EXPECT_TRUE(v.at("ready").get<bool>()) << v.dump(2);
+      EXPECT_FALSE(v.at("proof").is_null()) << "ready must be proven by a probe run as the user";
+    }
+    const auto reverted = run_command(setup + " revert 2>&1");
+    EXPECT_EQ(reverted.exit_code, 0) << reverted.output;
+  }
+  EXPECT_EQ(run_command("stat -c %a /sys/kernel/tracing").output, "700\n");
 }
 
 }  // namespace
