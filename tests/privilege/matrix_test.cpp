@@ -19,6 +19,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/system.h"
@@ -252,7 +253,9 @@ TEST_F(PermissionMatrix, PrintedStepsMakeEveryRowReady) {
         // As printed, with this test's own group and tracefs-setup.
         const std::string apply = "sudo tracefs-setup apply";
         ASSERT_EQ(step.rfind(apply, 0), 0U) << step;
-        step = setup + " apply --group " + group + step.substr(apply.size());
+        std::string command = setup;
+        command.append(" apply --group ").append(group).append(step.substr(apply.size()));
+        step = std::move(command);
         const auto ran = run_command(step + " 2>&1");
         ASSERT_EQ(ran.exit_code, 0) << step << "\n" << ran.output;
       }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/system.h"
@@ -98,7 +99,9 @@ TEST(SetupThenSyscount, PrintedFixStepsMakeTheVerdictsReady) {
     // As printed, but with this test's own group and tracefs-setup.
     const std::string apply = "sudo tracefs-setup apply";
     ASSERT_EQ(step.rfind(apply, 0), 0U) << step;
-    step = setup + " apply --group " + group + step.substr(apply.size());
+    std::string command = setup;
+    command.append(" apply --group ").append(group).append(step.substr(apply.size()));
+    step = std::move(command);
     const auto ran = run_command(step + " 2>&1");
     ASSERT_EQ(ran.exit_code, 0) << step << "\n" << ran.output;
   }
