@@ -14,6 +14,13 @@ packages=(
   # ebpf_diag's textfiles scraped by a real node_exporter, and promtool's lint
   # (tests/system/textfile_scrape.sh)
   prometheus-node-exporter prometheus curl
+  # the Debian package (cmake --build BUILD --target package): dpkg-shlibdeps
+  # computes Depends, fakeroot and lintian check it, debconf-utils preseeds
+  # the install-cycle test; scdoc renders the man pages, man-db finds them
+  dpkg-dev fakeroot lintian debconf-utils scdoc man-db
+  # bash completion (tests/completion) and the Ansible role and fleet audit
+  # (tests/ansible); python3-yaml parses the shipped manifests in tests
+  bash-completion ansible python3-yaml
   # benchmarks: the peers syscount is measured against
   libbpf-tools bpftrace hyperfine
   # fuzzing (setup/fuzz.sh): libFuzzer and the sanitizer runtimes of clang 14
