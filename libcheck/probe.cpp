@@ -18,6 +18,7 @@
 #include "libcheck/common/fd.h"
 #include "libcheck/common/libbpf_log.h"
 #include "libcheck/parse.h"
+#include "libcheck/typed_load.h"
 #include "probe.skel.h"
 #include "probe_typed.skel.h"
 
@@ -200,7 +201,11 @@ ProbeOutcome trigger_and_read(const bpf_map* hits, __u32 slot, ProbeOutcome outc
 // The typed flavour: its own object (see bpf/probe_typed.bpf.c), attached
 // the way libbpf attaches tp_btf programs.
 ProbeOutcome run_typed_probe(ProbeOutcome outcome, const ProbeOptions& options) {
-  std::unique_ptr<probe_typed_bpf, SkeletonDestroy> skel(probe_typed_bpf::open());
+  // As syscount loads its typed object: from a scan of the kernel BTF, or,
+  // where that cannot be used, through libbpf's own parse (typed_load.h).
+  const auto kernel_facts = TypedBtf::prepare({"sys_enter"});
+  const bpf_object_open_opts* open_opts = kernel_facts ? kernel_facts->open_opts() : nullptr;
+  std::unique_ptr<probe_typed_bpf, SkeletonDestroy> skel(probe_typed_bpf::open(open_opts));
   if (!skel) return failed(std::move(outcome), ProbeStage::open, errno, "cannot open the typed probe object");
   skel->rodata->target_tid = static_cast<__u32>(::gettid());
   skel->rodata->target_syscall = SYS_getppid;
@@ -260,6 +265,8 @@ std::vector<ProbeOutcome> run_all_probes(const ProbeOptions& options) {
   // setup, an RCU grace period when the tracepoint is released), so they
   // run side by side, each in its own thread.
   std::vector<ProbeOutcome> outcomes(std::size(kAllProbeFlavours));
+  // Before any thread opens an object: libbpf's handler list is not locked.
+  (void)install_typed_loader();
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < outcomes.size(); ++i) {
     threads.emplace_back([&outcomes, &options, i] { outcomes[i] = run_probe(kAllProbeFlavours[i], options); });
@@ -273,7 +280,12 @@ ProbeOutcome run_probe(ProbeFlavour flavour, const ProbeOptions& options) {
   ProbeOutcome outcome;
   outcome.flavour = flavour;
   const LibbpfLogCapture capture(outcome.libbpf_log);
-  if (flavour == ProbeFlavour::tp_btf) return run_typed_probe(std::move(outcome), options);
+  if (flavour == ProbeFlavour::tp_btf) {
+    if (auto installed = install_typed_loader(); !installed) {
+      return failed(std::move(outcome), ProbeStage::open, installed.error().errnum, installed.error().message);
+    }
+    return run_typed_probe(std::move(outcome), options);
+  }
 
   std::unique_ptr<probe_bpf, SkeletonDestroy> skel(probe_bpf::open());
   if (!skel) return failed(std::move(outcome), ProbeStage::open, errno, "cannot open the probe object");

@@ -9,10 +9,13 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <type_traits>
 
 #include "libcheck/common/fd.h"
 #include "libcheck/common/libbpf_log.h"
+#include "libcheck/typed_load.h"
 #include "syscount.h"
 #include "syscount.skel.h"
 #include "syscount_raw.skel.h"
@@ -70,13 +73,13 @@ template <class Skel>
 struct SkeletonOps;
 template <>
 struct SkeletonOps<syscount_bpf> {
-  static syscount_bpf* open() { return syscount_bpf__open(); }
+  static syscount_bpf* open(const bpf_object_open_opts* opts) { return syscount_bpf__open_opts(opts); }
   static int load(syscount_bpf* skel) { return syscount_bpf__load(skel); }
   static void destroy(syscount_bpf* skel) { syscount_bpf__destroy(skel); }
 };
 template <>
 struct SkeletonOps<syscount_raw_bpf> {
-  static syscount_raw_bpf* open() { return syscount_raw_bpf__open(); }
+  static syscount_raw_bpf* open(const bpf_object_open_opts* opts) { return syscount_raw_bpf__open_opts(opts); }
   static int load(syscount_raw_bpf* skel) { return syscount_raw_bpf__load(skel); }
   static void destroy(syscount_raw_bpf* skel) { syscount_raw_bpf__destroy(skel); }
 };
@@ -210,9 +213,26 @@ Expected<void> attach_all(Skel* skel, const Wanted& wanted) {
   return Ok{};
 }
 
+// The typed variant's kernel facts, from a scan of the kernel BTF rather than
+// libbpf's parse of all of it (typed_load.h); empty for the raw variant, or
+// where the scan cannot be used (libbpf then parses it, as before).
+template <class Skel>
+std::optional<TypedBtf> typed_btf() {
+  if constexpr (!std::is_same_v<Skel, syscount_bpf>) {
+    return std::nullopt;
+  } else {
+    if (!install_typed_loader()) return std::nullopt;
+    auto prepared = TypedBtf::prepare(
+        {"sys_enter", "sys_exit", "sched_process_fork", "sched_process_exit", "sched_process_exec"});
+    if (!prepared) return std::nullopt;
+    return std::optional<TypedBtf>(std::move(*prepared));
+  }
+}
+
 template <class Skel>
 Expected<std::unique_ptr<SyscountTracer::Loaded>> load_variant(const TracerConfig& config) {
-  Skel* opened = SkeletonOps<Skel>::open();
+  const std::optional<TypedBtf> kernel_facts = typed_btf<Skel>();  // kept until the load
+  Skel* opened = SkeletonOps<Skel>::open(kernel_facts ? kernel_facts->open_opts() : nullptr);
   if (!opened) return SysError::from_errno(errno, "open the syscount BPF object");
   auto loaded = std::make_unique<LoadedSkeleton<Skel>>(opened);
   Skel* skel = loaded->skel;
