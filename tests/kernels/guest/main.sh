@@ -99,6 +99,42 @@ sh "$here/scenario.sh" "$results/scenario"
 # tests so that it does not slow them. Its status goes into the summary but
 # never into the verdict.
 say "bench tracepoint_release"
+# trace_grace_periods BENCH: which grace periods the releases wait for. Runs
+# BENCH -n 1 on two events under the function_graph tracer, limited to the
+# kernel's synchronous grace-period waits, and prints each call with its
+# duration, in order: per event the perf event's close (unregistration), the
+# link's close with a second event holding the tracepoint (detach), the
+# holder's close (unregistration), and the link's close alone (both).
+trace_grace_periods() {
+  t=/sys/kernel/tracing
+  grep -qw function_graph "$t/available_tracers" 2>/dev/null || {
+    echo "--- no function_graph tracer: grace periods not traced"
+    return 0
+  }
+  : >"$t/set_ftrace_filter"
+  for fn in synchronize_rcu_tasks_trace synchronize_rcu_tasks synchronize_rcu synchronize_rcu_expedited \
+    synchronize_srcu synchronize_srcu_expedited rcu_barrier_tasks_trace; do
+    echo "$fn" >>"$t/set_ftrace_filter" 2>/dev/null
+  done
+  # An empty filter would trace every function of the kernel.
+  grep -q . "$t/set_ftrace_filter" || {
+    echo "--- none of the grace-period functions is traceable: not traced"
+    return 0
+  }
+  echo "--- grace-period waits, traced (function_graph on: $(tr '\n' ' ' <"$t/set_ftrace_filter"))"
+  for event in raw_syscalls/sys_enter task/task_rename; do
+    echo "--- $event: tracepoint_release -n 1 $event"
+    : >"$t/trace"
+    echo function_graph >"$t/current_tracer"
+    "$1" -n 1 "$event" >/dev/null
+    # Stopped before it is read: changing the tracer empties the buffer.
+    echo 0 >"$t/tracing_on"
+    grep -E 'synchronize|rcu_barrier' "$t/trace"
+    echo nop >"$t/current_tracer"
+    echo 1 >"$t/tracing_on"
+  done
+  : >"$t/set_ftrace_filter"
+}
 bench=$BUILD_DIR/bench/tracepoint_release
 bench_log=$results/tracepoint_release.log
 if [ -x "$bench" ]; then
@@ -109,6 +145,7 @@ if [ -x "$bench" ]; then
     timeout -k 10 300 "$bench" -n 5 $TRACEPOINT_EVENTS
   } >"$bench_log" 2>&1 </dev/null
   bench_status="exit $?"
+  trace_grace_periods "$bench" >>"$bench_log" 2>&1 </dev/null
 else
   echo "$bench is missing: the build made no bench/tracepoint_release" >"$bench_log"
   bench_status=missing
