@@ -252,6 +252,9 @@ for tool in ebpf_diag syscount tracefs-setup; do
 
   warnings=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
   [ -z "$warnings" ] || fail "man --warnings -l $page: $warnings"
+  # As lintian renders it (groff-message).
+  warnings=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=120 man --warnings -E UTF-8 -l -Tutf8 -Z "$page" 2>&1 >/dev/null)
+  [ -z "$warnings" ] || fail "man --warnings -E UTF-8 -l -Tutf8 -Z $page (lintian's check): $warnings"
   for section in NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" FILES EXAMPLES "SEE ALSO"; do
     [ -n "$(man_section "$page" "$section")" ] || fail "$tool(8) has no $section section"
   done
