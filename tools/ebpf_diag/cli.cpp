@@ -24,17 +24,18 @@ constexpr const char* kDescription =
     "its probe.\n\n"
     "Examples:\n"
     "  ebpf_diag                      text report (run it as the user who will profile)\n"
-    "  ebpf_diag --json               one JSON document (docs/ebpf_diag-json.md)\n"
+    "  ebpf_diag --json               one JSON document (fields: ebpf_diag(8))\n"
     "  ebpf_diag --textfile /var/lib/prometheus/node-exporter\n"
     "                                 Prometheus text into bpfready-<user>.prom there, replaced atomically\n"
     "  ebpf_diag --quiet && echo ready\n"
     "  ebpf_diag --check probe.raw_tp --check tracefs.event_id\n"
     "  sudo ebpf_diag --user alice --binary /usr/local/bin/syscount\n"
-    "                                 predict for alice running that binary, and prove it as alice\n";
+    "                                 predict for alice running that binary, and prove it as alice\n\n"
+    "See ebpf_diag(8), and /usr/share/doc/bpfready/ebpf_diag.md and ebpf_diag-json.md.\n";
 
 void add_options(CLI::App& app, DiagOptions& o) {
   app.set_version_flag("--version", std::string("ebpf_diag ") + BPFREADY_VERSION);
-  auto* json_opt = app.add_flag("--json", o.json, "Print one JSON document (schema: docs/ebpf_diag-json.md)");
+  auto* json_opt = app.add_flag("--json", o.json, "Print one JSON document (schema: /usr/share/doc/bpfready/ebpf_diag-json.md)");
   auto* prom_opt = app.add_flag("--prometheus", o.prometheus,
                                 "Print Prometheus text exposition (for node_exporter's textfile collector)");
   json_opt->excludes(prom_opt);

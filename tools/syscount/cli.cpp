@@ -43,7 +43,9 @@ constexpr const char* kExamples =
     "it); if the command was killed by signal N, syscount prints its report and\n"
     "kills itself with N (the shell shows 128+N); without a command 0; 2 for a usage\n"
     "error, when profiling cannot work here (the reason and the fix are printed), or\n"
-    "when the report could not be written (even with a command).\n";
+    "when the report could not be written (even with a command).\n"
+    "\n"
+    "See syscount(8), and /usr/share/doc/bpfready/syscount.md and syscount-json.md.\n";
 
 std::string one_line(std::string text) {
   std::replace(text.begin(), text.end(), '\n', ' ');
@@ -179,7 +181,8 @@ void add_options(CLI::App& app, SyscountOptions& options, OptionWords& words) {
   app.add_flag("--failed", options.report.failed_only,
                "Report only syscalls that failed at least once (implies --errors)");
   app.add_flag("-j,--json", options.json,
-               "One JSON document (JSON Lines in interval mode); see docs/syscount-json.md");
+               "One JSON document (JSON Lines in interval mode); schema: "
+               "/usr/share/doc/bpfready/syscount-json.md");
   words.output_option =
       app.add_option("-o,--output", options.output,
                      "Write the report to FILE (created as you; - is stdout) instead of "

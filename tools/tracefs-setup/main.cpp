@@ -37,7 +37,9 @@ const char* const kDescription =
     "  tracefs-setup apply --group perfusers --user bob --binary /opt/tools/tp-tool --tracefs-read\n"
     "  tracefs-setup status\n"
     "  tracefs-setup revert\n"
-    "  tracefs-setup --root /srv/image apply --binary /usr/bin/syscount   # files only, for an image\n";
+    "  tracefs-setup --root /srv/image apply --binary /usr/bin/syscount   # files only, for an image\n"
+    "\n"
+    "See tracefs-setup(8) and /usr/share/doc/bpfready/tracefs-setup.md.\n";
 
 void add_change_options(CLI::App& command, bpfready::SetupOptions& options) {
   command.add_option("--group,-g", options.group, "group whose members may profile (a system group, created if missing)")
