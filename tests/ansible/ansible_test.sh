@@ -4,10 +4,10 @@
 #
 # (a) The fleet audit over an inventory of local hosts (ansible_connection=
 #     local), each pointed at a fixture root under tests/fixtures/hosts with
-#     the host variable bpfready_root, plus the live host, a host whose
-#     ebpf_diag is missing, one whose ebpf_diag crashes, one where the role
-#     fails, one that cannot be reached, and one whose kernel release holds a
-#     terminal escape. The fact runs the build's ebpf_diag and lives in a
+#     the host variable bpfready_root, plus the live host, hosts whose
+#     ebpf_diag is missing, crashes, hangs or gets a bad option, one where
+#     the role fails, one that cannot be reached, and one whose kernel
+#     release holds a terminal escape. The fact runs the build's ebpf_diag and lives in a
 #     directory of this test per host (never /etc). The report must list every
 #     host with the verdict `ebpf_diag --root FIXTURE --quiet` gives, the
 #     failing checks and the fix of its --json, and the broken hosts as
@@ -98,7 +98,9 @@ cp -a "$fixtures/debian12-vm-6.18" "$work/hostile-root"
 printf '6.1.0-\033[31mred\033]0;title\007\n' >"$work/hostile-root/proc/sys/kernel/osrelease"
 # An ebpf_diag that prints half a report and dies of SIGSEGV.
 printf '#!/bin/sh\nprintf %s\nkill -SEGV $$\n' "'{\"checks\": ['" >"$work/crashing_ebpf_diag"
-chmod 0755 "$work/crashing_ebpf_diag"
+# One that hangs (exec: the fact's timeout kills the sleep itself).
+printf '#!/bin/sh\nexec sleep 30\n' >"$work/hanging_ebpf_diag"
+chmod 0755 "$work/crashing_ebpf_diag" "$work/hanging_ebpf_diag"
 
 inventory="$work/fleet.ini"
 expect="$work/expected.tsv"
@@ -131,6 +133,11 @@ expect="$work/expected.tsv"
   printf 'no-ebpf-diag\tunknown\t-\tcannot run %s\n' "$work/missing/ebpf_diag" >>"$expect"
   echo "crashing bpfready_ebpf_diag=$work/crashing_ebpf_diag bpfready_facts_dir=$work/facts/crashing"
   printf 'crashing\tunknown\t-\tebpf_diag was killed by signal 11\n' >>"$expect"
+  echo "hanging bpfready_ebpf_diag=$work/hanging_ebpf_diag bpfready_fact_timeout=2 bpfready_facts_dir=$work/facts/hanging"
+  printf 'hanging\tunknown\t-\tebpf_diag did not finish within 2 s\n' >>"$expect"
+  # A usage error: exit 2 and no report.
+  echo "bad-require bpfready_require=bogus bpfready_facts_dir=$work/facts/bad-require"
+  printf 'bad-require\tunknown\t-\tebpf_diag exited 2 without a JSON report: ebpf_diag: --require: bogus\n' >>"$expect"
   # /proc refuses a new directory even to root: the role fails on this host.
   echo "role-fails bpfready_facts_dir=/proc/bpfready-no-such-dir"
   printf 'role-fails\tunknown\t-\tthe bpfready role failed\n' >>"$expect"
