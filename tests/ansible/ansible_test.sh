@@ -191,8 +191,9 @@ if dpkg-query -W -f '${Status}' bpfready 2>/dev/null | grep -q installed; then
   echo "SKIP-part (b): the package bpfready is installed already; this part would purge it"
   exit 0
 fi
-if ! python3 -c 'import apt' 2>/dev/null; then
-  # Without it Ansible's apt module would install it: a change to the host.
+if ! /usr/bin/python3 -c 'import apt' 2>/dev/null; then
+  # The interpreter the inventory names; without python3-apt, Ansible's apt
+  # module would install it: a change to the host.
   [ -z "${BPFREADY_REQUIRE_SYSTEM_TESTS:-}" ] || fail "python3-apt is missing (setup/install-deps.sh)"
   echo "SKIP-part (b): python3-apt is missing (setup/install-deps.sh); the role's apt task needs it"
   exit 0
