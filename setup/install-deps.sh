@@ -21,6 +21,8 @@ packages=(
   # bash completion (tests/completion) and the Ansible role and fleet audit
   # (tests/ansible); python3-yaml parses the shipped manifests in tests
   bash-completion ansible python3-yaml
+  # the role's apt task needs python3-apt; the fleet test's unreachable host, ssh
+  python3-apt openssh-client
   # benchmarks: the peers syscount is measured against
   libbpf-tools bpftrace hyperfine
   # fuzzing (setup/fuzz.sh): libFuzzer and the sanitizer runtimes of clang 14
