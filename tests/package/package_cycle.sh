@@ -60,6 +60,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'echo "FAIL: line $LINENO: a command failed" >&2' ERR
 
 # The host state the package may touch. Other test users (bpfr_*) come and
 # go with the other tests on a shared machine and are left out.
@@ -79,7 +80,7 @@ snapshot() {
   echo "## dpkg"; dpkg-query -W -f='${db:Status-Abbrev} ${Version}\n' bpfready 2>&1
   echo "## debconf"; debconf-show bpfready 2>&1
 }
-snapshot >"$work/before"
+snapshot >"$work/before" || true  # a missing path is part of the state
 
 # The package.
 if [ -n "${BPFREADY_PACKAGE_DEB:-}" ]; then
@@ -234,7 +235,7 @@ cat "$work/purge"
 userdel "$user" || fail "userdel $user failed"
 user_made=""
 
-snapshot >"$work/after"
+snapshot >"$work/after" || true
 if ! diff -u "$work/before" "$work/after"; then
   fail "the host is not as it was before the install (diff above: - before, + after)"
 fi
