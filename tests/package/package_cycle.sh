@@ -112,10 +112,51 @@ if [ "$lintian_status" -ne 0 ]; then
 fi
 grep -q '\./usr/share/lintian/overrides/bpfready$' <<<"$contents" || fail "no lintian overrides file in the package"
 
+export DEBIAN_FRONTEND=noninteractive
+
+# syscount: group-only, with exactly the two capabilities.
+check_caps_on() {
+  [ "$(stat -c '%a %U:%G' /usr/bin/syscount)" = "750 root:bpfready" ] ||
+    fail "$1: /usr/bin/syscount is $(stat -c '%a %U:%G' /usr/bin/syscount), not 750 root:bpfready"
+  local caps
+  caps=$(getcap /usr/bin/syscount)
+  case $caps in
+    *cap_perfmon,cap_bpf=ep | *cap_bpf,cap_perfmon=ep) ;;
+    *) fail "$1: /usr/bin/syscount has capabilities '$caps', not cap_bpf,cap_perfmon=ep" ;;
+  esac
+  echo "$1: /usr/bin/syscount 750 root:bpfready, $caps"
+}
+check_caps_off() {
+  [ "$(stat -c '%a %U:%G' /usr/bin/syscount)" = "755 root:root" ] ||
+    fail "$1: /usr/bin/syscount is $(stat -c '%a %U:%G' /usr/bin/syscount), not 755 root:root"
+  [ -z "$(getcap /usr/bin/syscount)" ] || fail "$1: /usr/bin/syscount still has $(getcap /usr/bin/syscount)"
+  [ ! -e /var/lib/bpfready/tracefs-setup.json ] || fail "$1: the tracefs-setup journal is still there"
+  echo "$1: /usr/bin/syscount 755 root:root, no capabilities"
+}
+user_counts() {
+  local out
+  out=$(runuser -u "$user" -- /usr/bin/syscount -- /bin/true 2>&1) || fail "$1: $user cannot run syscount: $out"
+  if ! grep -q 'syscalls in' <<<"$out" || ! grep -q '^execve ' <<<"$out"; then fail "$1: no report from syscount: $out"; fi
+  echo "$1: $user counted /bin/true: $(head -n 1 <<<"$out")"
+}
+had_group=""
+if getent group bpfready >/dev/null; then had_group=1; fi
+
+# The default answer (nothing preseeded): no setup at all, then a purge that
+# leaves the host as it was.
+step "dpkg -i with the default answer; dpkg -P"
+dpkg -i "$deb" >"$work/install" 2>&1 || fail "dpkg -i failed: $(cat "$work/install")"
+cat "$work/install"
+grep -q 'bpfready: non-root profiling is off' "$work/install" || fail "the postinst did not report the default answer no"
+check_caps_off "installed with the default answer"
+if [ -z "$had_group" ] && getent group bpfready >/dev/null; then fail "the default answer created the group bpfready"; fi
+dpkg -P bpfready >"$work/purge" 2>&1 || fail "dpkg -P failed: $(cat "$work/purge")"
+snapshot >"$work/after-default" || true
+diff -u "$work/before" "$work/after-default" || fail "install and purge with the default answer changed the host (diff above)"
+
 # Install with the answer yes, preseeded, non-interactively.
 step "preseed yes; dpkg -i"
 echo "bpfready bpfready/nonroot-profiling boolean true" | debconf-set-selections
-export DEBIAN_FRONTEND=noninteractive
 dpkg -i "$deb" >"$work/install" 2>&1 || fail "dpkg -i failed: $(cat "$work/install")"
 cat "$work/install"
 grep -q 'bpfready: non-root profiling is on' "$work/install" || fail "the postinst did not apply the answer yes"
@@ -164,31 +205,6 @@ else
   echo "SKIP-part: ebpf_diag has no --status-file yet, so the audit service's command is not run"
 fi
 
-# syscount: group-only, with exactly the two capabilities.
-check_caps_on() {
-  [ "$(stat -c '%a %U:%G' /usr/bin/syscount)" = "750 root:bpfready" ] ||
-    fail "$1: /usr/bin/syscount is $(stat -c '%a %U:%G' /usr/bin/syscount), not 750 root:bpfready"
-  local caps
-  caps=$(getcap /usr/bin/syscount)
-  case $caps in
-    *cap_perfmon,cap_bpf=ep | *cap_bpf,cap_perfmon=ep) ;;
-    *) fail "$1: /usr/bin/syscount has capabilities '$caps', not cap_bpf,cap_perfmon=ep" ;;
-  esac
-  echo "$1: /usr/bin/syscount 750 root:bpfready, $caps"
-}
-check_caps_off() {
-  [ "$(stat -c '%a %U:%G' /usr/bin/syscount)" = "755 root:root" ] ||
-    fail "$1: /usr/bin/syscount is $(stat -c '%a %U:%G' /usr/bin/syscount), not 755 root:root"
-  [ -z "$(getcap /usr/bin/syscount)" ] || fail "$1: /usr/bin/syscount still has $(getcap /usr/bin/syscount)"
-  [ ! -e /var/lib/bpfready/tracefs-setup.json ] || fail "$1: the tracefs-setup journal is still there"
-  echo "$1: /usr/bin/syscount 755 root:root, no capabilities"
-}
-user_counts() {
-  local out
-  out=$(runuser -u "$user" -- /usr/bin/syscount -- /bin/true 2>&1) || fail "$1: $user cannot run syscount: $out"
-  if ! grep -q 'syscalls in' <<<"$out" || ! grep -q '^execve ' <<<"$out"; then fail "$1: no report from syscount: $out"; fi
-  echo "$1: $user counted /bin/true: $(head -n 1 <<<"$out")"
-}
 check_caps_on "installed with yes"
 useradd -M -N -s /usr/sbin/nologin "$user" || fail "useradd $user failed"
 user_made=1
