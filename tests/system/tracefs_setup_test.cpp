@@ -528,9 +528,11 @@ TEST_F(TracefsSetupSystem, PackagingHooksApplyRevertAndNeverFail) {
   std::ofstream(defaults) << "BPFREADY_GROUP=" << group_ << "\nBPFREADY_USERS=\"" << user_
                           << " bpfr_ts_nosuchuser\"\nBPFREADY_BINARIES=\"" << binary_ << " " << dir_ << "/missing\"\n";
   fs::create_directories(dir_ + "/nobin");
-  const std::string env = "BPFREADY_DEFAULTS=" + defaults + " BPFREADY_SBIN=" + BPFREADY_BINARY_DIR +
-                          "/tools/tracefs-setup BPFREADY_BIN=" + dir_ + "/nobin ";
-  const std::string hooks = std::string(BPFREADY_SOURCE_DIR) + "/setup/";
+  // Outside dpkg the consent comes from BPFREADY_NONROOT_PROFILING (under dpkg, from debconf).
+  const std::string env = "BPFREADY_NONROOT_PROFILING=yes BPFREADY_DEFAULTS=" + defaults +
+                          " BPFREADY_SBIN=" + BPFREADY_BINARY_DIR + "/tools/tracefs-setup BPFREADY_BIN=" + dir_ +
+                          "/nobin ";
+  const std::string hooks = std::string(BPFREADY_SOURCE_DIR) + "/packaging/debian/";
   ToolRun postinst = shell(env + "sh " + hooks + "postinst configure");
   EXPECT_EQ(postinst.exit_code, 0) << postinst.output;
   EXPECT_EQ(file_caps(binary_), "cap_perfmon,cap_bpf=ep") << postinst.output;
