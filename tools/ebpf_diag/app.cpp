@@ -310,7 +310,9 @@ int run_ebpf_diag(const DiagOptions& options, std::ostream& out, std::ostream& e
   }
   const SystemRoot root(options.root_dir);
   const bool for_user = !options.user.empty();
-  if (for_user && !root.is_live()) return usage_error(options, "--user works on the live host only, not with --root", out, err);
+  if (for_user && !root.is_live()) {
+    return usage_error(options, "--user works on the live host only, not with --root", out, err);
+  }
   const bool run_probes = probes_wanted(options);
   ProbeParking parking;
   auto snapshot = collect_snapshot(root, {.run_probes = run_probes && !for_user,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "libcheck/common/text.h"
 #include "libcheck/verdicts.h"
@@ -56,10 +57,27 @@ std::string ready_line(const Report& report) {
   return "bpfready: ready (" + names + ")";
 }
 
+// "fails at load (EPERM): ": where the probe failed, else where the model
+// says it would; the short part of the line that says the most.
+std::string failure_point(const Verdict& verdict) {
+  ProbeStage stage = verdict.prediction.stage;
+  int errnum = verdict.prediction.errnum;
+  if (verdict.proof && !verdict.proof->ok) {
+    stage = verdict.proof->stage;
+    errnum = verdict.proof->errnum;
+  } else if (verdict.prediction.ok) {
+    return "";
+  }
+  std::string text = "fails at " + std::string(to_string(stage));
+  const char* name = errnum != 0 ? strerrorname_np(errnum) : nullptr;
+  if (name != nullptr) text += " (" + std::string(name) + ")";
+  return text + ": ";
+}
+
 std::string not_ready_line(const Report& report) {
   for (const auto& v : report.verdicts) {
     if (!is_required(report, v) || v.ready) continue;
-    std::string line = "bpfready: not ready: " + verdict_name(v) + ": " + v.reason;
+    std::string line = "bpfready: not ready: " + verdict_name(v) + ": " + failure_point(v) + v.reason;
     if (!v.fix_steps.empty()) {
       line += "; fix: " + v.fix_steps.front();
     } else if (!v.no_safe_fix.empty()) {
@@ -206,7 +224,8 @@ std::string render_nfd(const Report& report) {
     }
   }
   if (const auto* btf = find_check_result(report, "btf.vmlinux")) {
-    if (btf->status == Status::pass || btf->status == Status::warn) line("btf", readiness(false, btf->status == Status::pass));
+    const bool known = btf->status == Status::pass || btf->status == Status::warn;
+    if (known) line("btf", readiness(false, btf->status == Status::pass));
   }
   line("kernel", kernel_major_minor(report.kernel_release));
   line("kernel-release", label_value(report.kernel_release));

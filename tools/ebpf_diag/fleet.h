@@ -37,8 +37,9 @@ std::string truncate_utf8(std::string_view text, std::size_t max_bytes);
 
 // --format npd: one line, without its newline, of at most kNpdMaxBytes bytes
 // of one_line_text: "bpfready: ready (syscount tp_btf)", "bpfready: not
-// ready: VERDICT: REASON; fix: STEP" or "bpfready: unknown: WHY", cut by
-// truncate_utf8. With selected checks only (--check), whether they pass.
+// ready: VERDICT: fails at STAGE (ERRNO): REASON; fix: STEP" or "bpfready:
+// unknown: WHY", cut by truncate_utf8. With selected checks only (--check),
+// whether they pass.
 std::string render_npd(const Report& report);
 
 // The npd line for an error that left nothing decided (exit status 2):
