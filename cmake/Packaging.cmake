@@ -21,7 +21,7 @@ set(BPFREADY_DEBIAN_DIR ${PROJECT_SOURCE_DIR}/packaging/debian)
 # Documentation: every user document, the copyright file and the changelog
 # Debian policy asks for (gzip -9n: no name, no time stamp, reproducible).
 # A new document in docs/ is added here.
-set(BPFREADY_DOCS architecture.md ebpf_diag-json.md ebpf_diag.md fleet-ansible.md kernel-matrix.md packaging.md
+set(BPFREADY_DOCS architecture.md ebpf_diag-json.md ebpf_diag.md fleet.md fleet-ansible.md kernel-matrix.md packaging.md
                   syscount-json.md
                   syscount.md tracefs-setup.md)
 list(TRANSFORM BPFREADY_DOCS PREPEND ${PROJECT_SOURCE_DIR}/docs/)

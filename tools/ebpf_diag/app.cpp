@@ -23,6 +23,7 @@
 #include "libcheck/report.h"
 #include "libcheck/system_root.h"
 #include "libcheck/user_probe.h"
+#include "tools/ebpf_diag/fleet.h"
 #include "tools/ebpf_diag/textfile.h"
 
 namespace bpfready {
@@ -192,16 +193,26 @@ Report build_report(const DiagOptions& options, const SystemRoot& root, const Sn
   return report;
 }
 
+std::string json_document(const Report& report) {
+  // render_json already made every string valid UTF-8; replace is the backstop.
+  return render_json(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+// The exit status the format reports: npd and nfd also call a host whose
+// kernel release could not be read undecided (fleet.h).
+int format_exit_code(OutputFormat format, const Report& report) {
+  const bool fleet = format == OutputFormat::npd || format == OutputFormat::nfd;
+  return fleet ? fleet_exit_code(report) : exit_code(report);
+}
+
 void print_report(const DiagOptions& options, const Report& report, const Snapshot& snapshot, std::ostream& out,
                   bool out_is_terminal) {
-  if (options.json) {
-    // render_json already made every string valid UTF-8; replace is the backstop.
-    out << render_json(report).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return;
-  }
-  if (options.prometheus) {
-    out << render_prometheus(report);
-    return;
+  switch (options.format) {
+    case OutputFormat::json: out << json_document(report); return;
+    case OutputFormat::prometheus: out << render_prometheus(report); return;
+    case OutputFormat::npd: out << render_npd(report) << "\n"; return;
+    case OutputFormat::nfd: out << render_nfd(report); return;
+    case OutputFormat::text: break;
   }
   const bool colour = options.color == "always" ||
                       (options.color == "auto" && out_is_terminal && std::getenv("NO_COLOR") == nullptr);
@@ -214,6 +225,33 @@ void print_report(const DiagOptions& options, const Report& report, const Snapsh
       for (const auto& line : split(probe->libbpf_log, "\n")) out << terminal_text(line) << "\n";
     }
   }
+}
+
+// --textfile and --status-file: each error is one line on ERR; returns the
+// first one's message, empty when every file was written.
+std::string write_files(const DiagOptions& options, const Report& report, std::ostream& err) {
+  std::string failure;
+  const auto note = [&](const SysError& error) {
+    err << "ebpf_diag: " << terminal_text(error.message) << "\n";
+    if (failure.empty()) failure = error.message;
+  };
+  if (!options.textfile.empty()) {
+    if (auto written = write_textfile(options.textfile, report.subject, render_prometheus(report)); !written) {
+      note(written.error());
+    }
+  }
+  if (!options.status_file.empty()) {
+    if (auto written = write_status_file(options.status_file, json_document(report)); !written) note(written.error());
+  }
+  return failure;
+}
+
+// MESSAGE as one line on ERR, exit status 2; --format npd also says it on
+// OUT, the message node-problem-detector shows.
+int usage_error(const DiagOptions& options, const std::string& message, std::ostream& out, std::ostream& err) {
+  err << "ebpf_diag: " << terminal_text(message) << "\n";
+  if (options.format == OutputFormat::npd && !options.quiet) out << npd_error_line(message) << "\n";
+  return kExitUsage;
 }
 
 }  // namespace
@@ -273,8 +311,7 @@ int run_ebpf_diag(const DiagOptions& options, std::ostream& out, std::ostream& e
   const SystemRoot root(options.root_dir);
   const bool for_user = !options.user.empty();
   if (for_user && !root.is_live()) {
-    err << "ebpf_diag: --user works on the live host only, not with --root\n";
-    return kExitUsage;
+    return usage_error(options, "--user works on the live host only, not with --root", out, err);
   }
   const bool run_probes = probes_wanted(options);
   ProbeParking parking;
@@ -284,22 +321,19 @@ int run_ebpf_diag(const DiagOptions& options, std::ostream& out, std::ostream& e
   Target target{subject_from_snapshot(snapshot), std::nullopt};
   if (for_user) {
     auto resolved = resolve_user(options, snapshot, run_probes);
-    if (!resolved) {
-      err << "ebpf_diag: " << terminal_text(resolved.error().message) << "\n";
-      return kExitUsage;
-    }
+    if (!resolved) return usage_error(options, resolved.error().message, out, err);
     target = std::move(*resolved);
   }
   const Report report = build_report(options, root, snapshot, target);
-  int code = exit_code(report);
-  if (!options.textfile.empty()) {
-    auto written = write_textfile(options.textfile, report.subject, render_prometheus(report));
-    if (!written) {
-      err << "ebpf_diag: " << terminal_text(written.error().message) << "\n";
-      code = kExitUsage;
+  int code = format_exit_code(options.format, report);
+  const std::string failure = write_files(options, report, err);
+  if (!failure.empty()) code = kExitUsage;
+  if (options.textfile.empty() && !options.quiet) {
+    if (failure.empty() || options.format != OutputFormat::npd) {
+      print_report(options, report, snapshot, out, out_is_terminal);
+    } else {
+      out << npd_error_line(failure) << "\n";  // the plugin's message says why it is unknown
     }
-  } else if (!options.quiet) {
-    print_report(options, report, snapshot, out, out_is_terminal);
   }
   out.flush();
   err.flush();

@@ -8,9 +8,16 @@
 
 namespace bpfready {
 
+// --format: the report on stdout. text for people; json (docs/ebpf_diag-json.md);
+// prometheus (the text exposition format); npd (one line for node-problem-
+// detector's custom plugins); nfd (node-feature-discovery's feature file).
+enum class OutputFormat { text, json, prometheus, npd, nfd };
+
+// "text", "json", "prometheus", "npd", "nfd".
+const char* to_string(OutputFormat format);
+
 struct DiagOptions {
-  bool json = false;
-  bool prometheus = false;
+  OutputFormat format = OutputFormat::text;  // --format, or --json / --prometheus
   bool quiet = false;
   bool verbose = false;
   bool list_checks = false;
@@ -22,6 +29,7 @@ struct DiagOptions {
   std::string user;                                  // --user: empty for this process
   std::string binary;                                // --binary, with --user
   std::string textfile;                              // --textfile DIR: Prometheus into DIR/bpfready-<subject>.prom
+  std::string status_file;                           // --status-file FILE: the JSON document into FILE
   // Not an option: main sets it. The perf-event probe's link is released by
   // a child process after the report is out (release_parked_in_background).
   bool release_in_background = false;

@@ -5,12 +5,26 @@
 
 #include <exception>
 #include <iostream>
+#include <string>
 #include <variant>
 
 #include "tools/ebpf_diag/app.h"
 #include "tools/ebpf_diag/cli.h"
+#include "tools/ebpf_diag/fleet.h"
+
+namespace {
+
+// One line on stderr; with --format npd also the plugin's message on stdout.
+int internal_error(bpfready::OutputFormat format, const std::string& what) {
+  std::cerr << "ebpf_diag: " << what << "\n";
+  if (format == bpfready::OutputFormat::npd) std::cout << bpfready::npd_error_line(what) << "\n" << std::flush;
+  return 2;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+  auto format = bpfready::OutputFormat::text;
   try {
     auto parsed = bpfready::parse_diag_args(argc, argv);
     if (const auto* done = std::get_if<bpfready::DiagExit>(&parsed)) {
@@ -19,12 +33,12 @@ int main(int argc, char** argv) {
       return done->code;
     }
     auto& options = std::get<bpfready::DiagOptions>(parsed);
+    if (!options.quiet && options.textfile.empty()) format = options.format;
     options.release_in_background = true;
     return bpfready::run_ebpf_diag(options, std::cout, std::cerr, ::isatty(STDOUT_FILENO) != 0);
   } catch (const std::exception& e) {
-    std::cerr << "ebpf_diag: internal error: " << e.what() << "\n";
+    return internal_error(format, std::string("internal error: ") + e.what());
   } catch (...) {
-    std::cerr << "ebpf_diag: internal error\n";
+    return internal_error(format, "internal error");
   }
-  return 2;
 }

@@ -313,8 +313,7 @@ TEST_F(EbpfDiagCli, ParseCollectsEveryOption) {
       "--require", "raw_tp,perf_tp", "--root", root, "--color", "never"});
   ASSERT_TRUE(std::holds_alternative<DiagOptions>(parsed));
   const auto options = std::get<DiagOptions>(parsed);
-  EXPECT_TRUE(options.prometheus);
-  EXPECT_FALSE(options.json);
+  EXPECT_EQ(options.format, OutputFormat::prometheus);
   EXPECT_TRUE(options.quiet);
   EXPECT_TRUE(options.verbose);
   EXPECT_TRUE(options.no_probe);
@@ -332,7 +331,9 @@ TEST_F(EbpfDiagCli, ParseCollectsEveryOption) {
     EXPECT_EQ(defaults.root_dir, "/");
     EXPECT_EQ(defaults.color, "auto");
     EXPECT_TRUE(defaults.user.empty());
-    EXPECT_FALSE(defaults.no_probe || defaults.json || defaults.quiet);
+    EXPECT_FALSE(defaults.no_probe || defaults.quiet);
+    EXPECT_EQ(defaults.format, OutputFormat::text);
+    EXPECT_TRUE(defaults.status_file.empty());
   }
   EXPECT_EQ(std::get<DiagOptions>(parse_diag_args({"ebpf_diag", "--require", "perf_tp"})).required,
             (std::vector<std::string>{"perf_tp"}));
