@@ -17,7 +17,9 @@ namespace {
 constexpr __u16 kBtfMagic = 0xeB9F;
 constexpr std::size_t kHeaderMin = 24;
 constexpr std::size_t kTypeHeader = 12;  // name_off, info, size/type
-constexpr std::size_t kWindow = 1 << 20;  // larger than any one type record (vlen < 2^16, 12 bytes each)
+// The read window; it grows for a record larger than itself (a struct of
+// more than 5000 members), so it stays small in what a process touches.
+constexpr std::size_t kWindow = 64 << 10;
 
 enum Kind : __u32 {
   kInt = 1, kPtr, kArray, kStruct, kUnion, kEnum, kFwd, kTypedef, kVolatile, kConst,
@@ -52,12 +54,12 @@ class WindowReader {
   // (or on a read error, kept in error()).
   bool need(std::size_t n) {
     if (end_ - begin_ >= n) return true;
-    if (n > kWindow) return false;
+    if (n > buffer_.size()) buffer_.resize(n);
     std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
     while (end_ < n && left_ > 0) {
-      const std::size_t want = std::min(kWindow - end_, left_);
+      const std::size_t want = std::min(buffer_.size() - end_, left_);
       const ssize_t got = ::pread(fd_, buffer_.data() + end_, want, next_);
       if (got < 0 && errno == EINTR) continue;
       if (got <= 0) {

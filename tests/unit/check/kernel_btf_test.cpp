@@ -1,5 +1,5 @@
 // scan_kernel_btf over BTF built here with libbpf's writer: every kind the
-// kernel emits, records and names that cross the scanner's 1 MiB window,
+// kernel emits, records and names that cross the scanner's read window (and one larger than it),
 // and the files it must refuse.
 #include <bpf/btf.h>
 #include <gtest/gtest.h>
