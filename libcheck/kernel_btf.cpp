@@ -6,7 +6,8 @@
 #include <cstring>
 #include <set>
 #include <string_view>
-#include <unordered_map>
+#include <algorithm>
+#include <utility>
 
 namespace bpfready {
 
@@ -115,10 +116,37 @@ Expected<Sections> read_header(int fd) {
   return sections;
 }
 
-// Offsets in the string section of every name in WANTED.
-Expected<std::unordered_map<__u32, std::string>> find_names(int fd, const Sections& sections,
-                                                              const std::set<std::string, std::less<>>& wanted) {
-  std::unordered_map<__u32, std::string> found;
+// The wanted names found in the string section, by offset. A few dozen at
+// most, looked up once per type of the kernel's 100k+: a sorted vector.
+class FoundNames {
+ public:
+  void add(__u32 offset, const std::string& name) {
+    entries_.emplace_back(offset, name);
+    maybe_[offset % kFilterBits] = true;
+  }
+  void sort() { std::sort(entries_.begin(), entries_.end()); }
+  [[nodiscard]] const std::string* at(__u32 offset) const {
+    if (!maybe_[offset % kFilterBits]) return nullptr;  // almost every type: one bit test
+    const auto found = std::lower_bound(entries_.begin(), entries_.end(), offset,
+                                        [](const auto& entry, __u32 key) { return entry.first < key; });
+    return found != entries_.end() && found->first == offset ? &found->second : nullptr;
+  }
+
+ private:
+  static constexpr std::size_t kFilterBits = 1 << 16;
+  std::vector<std::pair<__u32, std::string>> entries_;
+  std::vector<bool> maybe_ = std::vector<bool>(kFilterBits, false);
+};
+
+// Offsets in the string section of every name in WANTED. Most of the
+// section's strings are ruled out by their length alone.
+Expected<FoundNames> find_names(int fd, const Sections& sections, const std::set<std::string, std::less<>>& wanted) {
+  constexpr std::size_t kLongest = 256;
+  std::vector<bool> wanted_length(kLongest + 1, false);
+  for (const auto& name : wanted) {
+    if (name.size() <= kLongest) wanted_length[name.size()] = true;
+  }
+  FoundNames found;
   WindowReader reader(fd, sections.strings, sections.strings_len);
   __u32 offset = 0;
   while (reader.need(1)) {
@@ -129,20 +157,23 @@ Expected<std::unordered_map<__u32, std::string>> find_names(int fd, const Sectio
       if (!reader.need(window.size() + 1)) break;
       continue;
     }
-    const auto name = wanted.find(window.substr(0, nul));
-    if (name != wanted.end()) found.emplace(offset, *name);
+    if (nul <= kLongest && wanted_length[nul]) {
+      const auto name = wanted.find(window.substr(0, nul));
+      if (name != wanted.end()) found.add(offset, *name);
+    }
     reader.consume(nul + 1);
     offset += static_cast<__u32>(nul + 1);
   }
   if (reader.error() != 0) return SysError::from_errno(reader.error(), "read the kernel BTF");
   if (!reader.done()) return SysError::plain("the kernel BTF's string section does not end in a NUL");
+  found.sort();
   return found;
 }
 
 // Adds the struct at RECORD (a full type record) to FACTS when it has every
 // member QUERY asks for; false when one is missing or a bitfield.
 bool take_struct(const char* record, __u32 vlen, const std::string& name,
-                 const std::unordered_map<__u32, std::string>& names, const KernelBtfQuery& query,
+                 const FoundNames& names, const KernelBtfQuery& query,
                  KernelBtfFacts* facts) {
   const bool bitfield_offsets = (load32(record + 4) >> 31) != 0;
   const auto& members_wanted = query.struct_members.at(name);
@@ -150,11 +181,11 @@ bool take_struct(const char* record, __u32 vlen, const std::string& name,
   layout.size = load32(record + 8);
   for (__u32 i = 0; i < vlen; ++i) {
     const char* member = record + kTypeHeader + std::size_t{12} * i;
-    const auto named = names.find(load32(member));
-    if (named == names.end()) continue;
+    const std::string* named = names.at(load32(member));
+    if (named == nullptr) continue;
     const __u32 raw_offset = load32(member + 8);
     if (bitfield_offsets && (raw_offset >> 24) != 0) return false;
-    layout.member_bits[named->second] = bitfield_offsets ? (raw_offset & 0xffffff) : raw_offset;
+    layout.member_bits[*named] = bitfield_offsets ? (raw_offset & 0xffffff) : raw_offset;
   }
   for (const auto& member : members_wanted) {
     if (layout.member_bits.count(member) == 0) return false;
@@ -194,9 +225,8 @@ Expected<KernelBtfFacts> scan_kernel_btf(int fd, const KernelBtfQuery& query) {
                              ", which this version of bpfready does not know");
     }
     if (!reader.need(kTypeHeader + trailing)) break;
-    const auto named = names->find(load32(reader.data()));
-    if (named != names->end()) {
-      const std::string& name = named->second;
+    if (const std::string* named = names->at(load32(reader.data())); named != nullptr) {
+      const std::string& name = *named;
       if (kind == kTypedef && typedefs.count(name) != 0) facts.typedef_ids.emplace(name, id);
       if (kind == kStruct && query.struct_members.count(name) != 0 && facts.structs.count(name) == 0 &&
           !take_struct(reader.data(), vlen, name, *names, query, &facts)) {
