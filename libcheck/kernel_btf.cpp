@@ -53,8 +53,15 @@ class WindowReader {
 
   // Makes at least N bytes available at data(); false at the range's end
   // (or on a read error, kept in error()).
-  bool need(std::size_t n) {
-    if (end_ - begin_ >= n) return true;
+  bool need(std::size_t n) { return end_ - begin_ >= n || refill(n); }
+  [[nodiscard]] const char* data() const { return buffer_.data() + begin_; }
+  [[nodiscard]] std::size_t available() const { return end_ - begin_; }
+  void consume(std::size_t n) { begin_ += n; }
+  [[nodiscard]] bool done() const { return begin_ == end_ && left_ == 0; }
+  [[nodiscard]] int error() const { return error_; }
+
+ private:
+  bool refill(std::size_t n) {
     if (n > buffer_.size()) buffer_.resize(n);
     std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
     end_ -= begin_;
@@ -73,13 +80,7 @@ class WindowReader {
     }
     return end_ >= n;
   }
-  [[nodiscard]] const char* data() const { return buffer_.data() + begin_; }
-  [[nodiscard]] std::size_t available() const { return end_ - begin_; }
-  void consume(std::size_t n) { begin_ += n; }
-  [[nodiscard]] bool done() const { return begin_ == end_ && left_ == 0; }
-  [[nodiscard]] int error() const { return error_; }
 
- private:
   int fd_;
   off_t next_;
   std::size_t left_;
@@ -141,10 +142,14 @@ class FoundNames {
 // Offsets in the string section of every name in WANTED. Most of the
 // section's strings are ruled out by their length alone.
 Expected<FoundNames> find_names(int fd, const Sections& sections, const std::set<std::string, std::less<>>& wanted) {
-  constexpr std::size_t kLongest = 256;
-  std::vector<bool> wanted_length(kLongest + 1, false);
+  // (length, first byte) pairs of the wanted names: a string's pair is
+  // looked up before any compare.
+  constexpr std::size_t kLongest = 255;
+  std::vector<bool> wanted_shape((kLongest + 1) * 256, false);
   for (const auto& name : wanted) {
-    if (name.size() <= kLongest) wanted_length[name.size()] = true;
+    if (!name.empty() && name.size() <= kLongest) {
+      wanted_shape[name.size() * 256 + static_cast<unsigned char>(name[0])] = true;
+    }
   }
   FoundNames found;
   WindowReader reader(fd, sections.strings, sections.strings_len);
@@ -157,7 +162,7 @@ Expected<FoundNames> find_names(int fd, const Sections& sections, const std::set
       if (!reader.need(window.size() + 1)) break;
       continue;
     }
-    if (nul <= kLongest && wanted_length[nul]) {
+    if (nul != 0 && nul <= kLongest && wanted_shape[nul * 256 + static_cast<unsigned char>(window[0])]) {
       const auto name = wanted.find(window.substr(0, nul));
       if (name != wanted.end()) found.add(offset, *name);
     }
