@@ -31,12 +31,8 @@ diag="$build/tools/ebpf_diag/ebpf_diag"
 ansible_dir="$src/setup/ansible"
 fixtures="$src/tests/fixtures/hosts"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() {
-  [ -z "${BPFREADY_REQUIRE_SYSTEM_TESTS:-}" ] || fail "$* (BPFREADY_REQUIRE_SYSTEM_TESTS is set)"
-  echo "SKIP: $*"
-  exit 77
-}
+# shellcheck source=tests/support/test_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../support/test_lib.sh"
 
 [ -x "$diag" ] || fail "no $diag: build first"
 command -v ansible-playbook >/dev/null || skip "ansible-playbook is not installed (package ansible; setup/install-deps.sh)"

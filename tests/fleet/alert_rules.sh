@@ -17,12 +17,8 @@ source_dir=$(cd "$here/../.." && pwd)
 rules="$source_dir/setup/prometheus/bpfready-alerts.yml"
 diag="$build/tools/ebpf_diag/ebpf_diag"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() {
-  [ -z "${BPFREADY_REQUIRE_SYSTEM_TESTS:-}" ] || fail "$* (BPFREADY_REQUIRE_SYSTEM_TESTS is set)"
-  echo "SKIP: $*"
-  exit 77
-}
+# shellcheck source=tests/support/test_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../support/test_lib.sh"
 
 [ -x "$diag" ] || fail "no $diag: build first"
 command -v promtool >/dev/null || skip "promtool is not installed (package prometheus; setup/install-deps.sh)"

@@ -23,12 +23,8 @@ set -euo pipefail
 
 build=${1:?usage: package_cycle.sh BUILD_DIR}
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() {
-  [ -z "${BPFREADY_REQUIRE_SYSTEM_TESTS:-}" ] || fail "$* (BPFREADY_REQUIRE_SYSTEM_TESTS is set)"
-  echo "SKIP: $*"
-  exit 77
-}
+# shellcheck source=tests/support/test_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../support/test_lib.sh"
 step() { echo "== $*"; }
 
 [ "$(id -u)" -eq 0 ] || skip "needs root: it installs, reconfigures and purges the package"

@@ -15,12 +15,8 @@ set -euo pipefail
 build=${1:?usage: textfile_scrape.sh BUILD_DIR}
 diag="$build/tools/ebpf_diag/ebpf_diag"
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
-skip() {
-  [ -z "${BPFREADY_REQUIRE_SYSTEM_TESTS:-}" ] || fail "$* (BPFREADY_REQUIRE_SYSTEM_TESTS is set)"
-  echo "SKIP: $*"
-  exit 77
-}
+# shellcheck source=tests/support/test_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../support/test_lib.sh"
 
 [ -x "$diag" ] || fail "no $diag: build first"
 [ "$(id -u)" -eq 0 ] || skip "needs root: it creates a test user and runs ebpf_diag --user"

@@ -20,6 +20,7 @@
 #include "libcheck/checks.h"
 #include "libcheck/common/text.h"
 #include "support/unit.h"
+#include "unit/ebpf_diag/run_diag.h"
 #include "tools/ebpf_diag/app.h"
 #include "tools/ebpf_diag/cli.h"
 #include "unit/check/hostile.h"
@@ -30,33 +31,9 @@ namespace {
 using unit::contains;
 using unit::fixture_host;
 
-struct Run {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string diag_binary() { return std::string(BPFREADY_BINARY_DIR) + "/tools/ebpf_diag/ebpf_diag"; }
-
-// As main does: parse, then run the app, with stdout not a terminal.
-Run run_diag(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"ebpf_diag"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const auto parsed = parse_diag_args(argv);
-  Run run;
-  if (const auto* done = std::get_if<DiagExit>(&parsed)) {
-    run.exit_code = done->code;
-    run.out = done->out;
-    run.err = done->err;
-    return run;
-  }
-  std::ostringstream out;
-  std::ostringstream err;
-  run.exit_code = run_ebpf_diag(std::get<DiagOptions>(parsed), out, err, /*out_is_terminal=*/false);
-  run.out = out.str();
-  run.err = err.str();
-  return run;
-}
+using Run = unit::DiagRun;
+using unit::diag_binary;
+using unit::run_diag;
 
 // The built binary: fork/exec without a shell; stdout and stderr go to files
 // so neither pipe can fill.

@@ -28,6 +28,7 @@
 #include "libcheck/parse.h"
 #include "libcheck/report.h"
 #include "support/unit.h"
+#include "unit/ebpf_diag/run_diag.h"
 #include "tools/ebpf_diag/app.h"
 #include "tools/ebpf_diag/cli.h"
 #include "tools/ebpf_diag/fleet.h"
@@ -38,28 +39,9 @@ namespace {
 using unit::contains;
 using unit::fixture_host;
 
-struct Run {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string diag_binary() { return std::string(BPFREADY_BINARY_DIR) + "/tools/ebpf_diag/ebpf_diag"; }
-
-// As main does, in-process.
-Run run_diag(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"ebpf_diag"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const auto parsed = parse_diag_args(argv);
-  Run run;
-  if (const auto* done = std::get_if<DiagExit>(&parsed)) return {done->code, done->out, done->err};
-  std::ostringstream out;
-  std::ostringstream err;
-  run.exit_code = run_ebpf_diag(std::get<DiagOptions>(parsed), out, err);
-  run.out = out.str();
-  run.err = err.str();
-  return run;
-}
+using Run = unit::DiagRun;
+using unit::diag_binary;
+using unit::run_diag;
 
 // The built binary, stdout through a pipe, stderr into a file.
 Run exec_diag(const std::vector<std::string>& args) {
