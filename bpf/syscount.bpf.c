@@ -107,16 +107,33 @@ int BPF_PROG(syscount_fork, struct task_struct *parent, struct task_struct *chil
 	return 0;
 }
 
+/* Set before load from the kernel BTF: whether sched_process_exit passes
+ * group_dead after the task (6.16+). */
+const volatile __u8 exit_passes_group_dead = 0;
+
 /* Forget a TGID when its last thread exits, so that a reused PID is not
- * counted. signal->live has already dropped to 0 for the last thread. */
+ * counted. The kernel says so itself where the tracepoint passes group_dead;
+ * before that, signal->live has already dropped to 0 for the last thread.
+ * The verifier prunes the branch not taken: the pointer walk to
+ * task->signal costs it two linear searches of the kernel BTF (for the
+ * type's __safe_trusted variants) on 6.x kernels, which the group_dead path
+ * never pays. */
 SEC("tp_btf/sched_process_exit")
-int BPF_PROG(syscount_forget, struct task_struct *task)
+int syscount_forget(__u64 *ctx)
 {
+	struct task_struct *task = (struct task_struct *)ctx[0];
 	__u32 tgid = (__u32)task->tgid;
+	bool last;
 
 	if (*track_slot(tgid) == SYSCOUNT_UNTRACKED)
 		return 0;
-	if (task->signal->live.counter == 0)
+	/* volatile: the second argument must only be read where it exists,
+	 * never hoisted above the test. */
+	if (exit_passes_group_dead)
+		last = ((volatile __u64 *)ctx)[1] != 0;
+	else
+		last = task->signal->live.counter == 0;
+	if (last)
 		*track_slot(tgid) = SYSCOUNT_UNTRACKED;
 	return 0;
 }

@@ -1,12 +1,18 @@
 #include "libcheck/kernel_btf.h"
 
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <bitset>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <set>
 #include <string_view>
-#include <algorithm>
 #include <utility>
 
 namespace bpfready {
@@ -18,8 +24,9 @@ namespace {
 constexpr __u16 kBtfMagic = 0xeB9F;
 constexpr std::size_t kHeaderMin = 24;
 constexpr std::size_t kTypeHeader = 12;  // name_off, info, size/type
-// The read window; it grows for a record larger than itself (a struct of
-// more than 5000 members), so it stays small in what a process touches.
+// The read window when the file cannot be mapped; it grows for a record
+// larger than itself (a struct of more than 5000 members), so it stays
+// small in what a process touches.
 constexpr std::size_t kWindow = 64 << 10;
 
 enum Kind : __u32 {
@@ -33,28 +40,50 @@ __u32 load32(const char* bytes) {
   return value;
 }
 
-// Bytes that follow a type's 12-byte header; false for a kind not known here.
-bool trailing_bytes(__u32 kind, __u32 vlen, std::size_t* bytes) {
-  switch (kind) {
-    case kInt: case kVar: case kDeclTag: *bytes = 4; return true;
-    case kPtr: case kFwd: case kTypedef: case kVolatile: case kConst: case kRestrict:
-    case kFunc: case kFloat: case kTypeTag: *bytes = 0; return true;
-    case kArray: *bytes = 12; return true;
-    case kStruct: case kUnion: case kDatasec: case kEnum64: *bytes = std::size_t{12} * vlen; return true;
-    case kEnum: case kFuncProto: *bytes = std::size_t{8} * vlen; return true;
-    default: return false;
+// Bytes that follow each kind's 12-byte header: fixed + per_member * vlen.
+// A table rather than a switch: the walk over the kernel's 100k+ records is
+// most of the scan.
+struct TrailingBytes {
+  std::array<__u8, 32> fixed{};
+  std::array<__u8, 32> per_member{};
+  std::array<bool, 32> known{};
+};
+constexpr TrailingBytes kTrailing = [] {
+  TrailingBytes t;
+  const auto set = [&t](__u32 kind, __u8 fixed, __u8 per_member) {
+    t.fixed[kind] = fixed;
+    t.per_member[kind] = per_member;
+    t.known[kind] = true;
+  };
+  for (__u32 kind : {kInt, kVar, kDeclTag}) set(kind, 4, 0);
+  for (__u32 kind : {kPtr, kFwd, kTypedef, kVolatile, kConst, kRestrict, kFunc, kFloat, kTypeTag}) {
+    set(kind, 0, 0);
   }
-}
+  set(kArray, 12, 0);
+  for (__u32 kind : {kStruct, kUnion, kDatasec, kEnum64}) set(kind, 0, 12);
+  for (__u32 kind : {kEnum, kFuncProto}) set(kind, 0, 8);
+  return t;
+}();
 
-// Reads a byte range of FD through one window, record by record.
+// A byte range of the file, handed out record by record: from a mapping of
+// the whole file where the kernel allows it (6.16+ maps its BTF; no copy at
+// all), else through a window of preads.
 class WindowReader {
  public:
-  WindowReader(int fd, off_t start, std::size_t length) : fd_(fd), next_(start), left_(length) {}
+  WindowReader(int fd, off_t start, std::size_t length)
+      : fd_(fd), next_(start), left_(length), buffer_(kWindow), base_(buffer_.data()) {}
+  WindowReader(const char* mapped, std::size_t length) : base_(mapped), end_(length) {}
+  // A moved vector keeps its storage, so base_ stays valid.
+  WindowReader(WindowReader&&) noexcept = default;
+  WindowReader& operator=(WindowReader&&) = delete;
+  WindowReader(const WindowReader&) = delete;
+  WindowReader& operator=(const WindowReader&) = delete;
+  ~WindowReader() = default;
 
   // Makes at least N bytes available at data(); false at the range's end
   // (or on a read error, kept in error()).
   bool need(std::size_t n) { return end_ - begin_ >= n || refill(n); }
-  [[nodiscard]] const char* data() const { return buffer_.data() + begin_; }
+  [[nodiscard]] const char* data() const { return base_ + begin_; }
   [[nodiscard]] std::size_t available() const { return end_ - begin_; }
   void consume(std::size_t n) { begin_ += n; }
   [[nodiscard]] bool done() const { return begin_ == end_ && left_ == 0; }
@@ -62,7 +91,9 @@ class WindowReader {
 
  private:
   bool refill(std::size_t n) {
+    if (left_ == 0) return false;  // mapped, or read to the end
     if (n > buffer_.size()) buffer_.resize(n);
+    base_ = buffer_.data();
     std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
@@ -81,10 +112,11 @@ class WindowReader {
     return end_ >= n;
   }
 
-  int fd_;
-  off_t next_;
-  std::size_t left_;
-  std::vector<char> buffer_ = std::vector<char>(kWindow);
+  int fd_ = -1;
+  off_t next_ = 0;
+  std::size_t left_ = 0;
+  std::vector<char> buffer_;
+  const char* base_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   int error_ = 0;
@@ -117,57 +149,154 @@ Expected<Sections> read_header(int fd) {
   return sections;
 }
 
-// The wanted names found in the string section, by offset. A few dozen at
-// most, looked up once per type of the kernel's 100k+: a sorted vector.
+// The whole file mapped read-only, when the kernel allows it and the file
+// is as long as its header says; unmapped on destruction.
+class Mapping {
+ public:
+  Mapping(int fd, const Sections& sections) {
+    struct stat st{};
+    if (::fstat(fd, &st) != 0 || st.st_size <= 0) return;
+    const auto size = static_cast<std::size_t>(st.st_size);
+    if (static_cast<std::size_t>(sections.types) + sections.types_len > size ||
+        static_cast<std::size_t>(sections.strings) + sections.strings_len > size) {
+      return;  // the reads then report the file as short
+    }
+    void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (mapped == MAP_FAILED) return;  // before 6.16: not mappable
+    bytes_ = static_cast<const char*>(mapped);
+    size_ = size;
+  }
+  ~Mapping() {
+    if (bytes_ != nullptr) ::munmap(const_cast<char*>(bytes_), size_);
+  }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+
+  [[nodiscard]] bool mapped() const { return bytes_ != nullptr; }
+  [[nodiscard]] const char* bytes() const { return bytes_; }
+  [[nodiscard]] WindowReader reader(off_t start, std::size_t length) const { return {bytes_ + start, length}; }
+
+ private:
+  const char* bytes_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// The wanted names, and the (length, first byte) pairs they have: a name is
+// compared only when its pair is one of them.
+class WantedNames {
+ public:
+  explicit WantedNames(const std::set<std::string, std::less<>>& names) : names_(names) {
+    for (const auto& name : names) {
+      if (!name.empty() && name.size() <= kLongest) shapes_.set(shape(name.size(), name[0]));
+    }
+  }
+  // The wanted name equal to the LENGTH bytes at TEXT, or null.
+  [[nodiscard]] const std::string* find(const char* text, std::size_t length) const {
+    if (length == 0 || length > kLongest || !shapes_.test(shape(length, text[0]))) return nullptr;
+    const auto name = names_.find(std::string_view(text, length));
+    return name != names_.end() ? &*name : nullptr;
+  }
+
+ private:
+  static constexpr std::size_t kLongest = 255;
+  static std::size_t shape(std::size_t length, char first) {
+    return length * 256 + static_cast<unsigned char>(first);
+  }
+  const std::set<std::string, std::less<>>& names_;
+  std::bitset<(kLongest + 1) * 256> shapes_;
+};
+
+// Names by string-section offset, for a mapped file: read where the type
+// points, only for the few records that can matter (typedefs, structs and
+// the members of a wanted struct).
+class MappedNames {
+ public:
+  MappedNames(const char* strings, std::size_t length, const WantedNames& wanted)
+      : strings_(strings), length_(length), wanted_(wanted) {}
+  [[nodiscard]] const std::string* at(__u32 offset) const {
+    if (offset >= length_) return nullptr;
+    const char* text = strings_ + offset;
+    const std::size_t length = ::strnlen(text, length_ - offset);
+    if (length == length_ - offset) return nullptr;  // no NUL before the section's end
+    return wanted_.find(text, length);
+  }
+
+ private:
+  const char* strings_;
+  std::size_t length_;
+  const WantedNames& wanted_;
+};
+
+// Names by string-section offset, for a file read in a window (types come
+// before strings, so these are found first, in one pass over the strings).
+// A few dozen at most, looked up once per typedef or struct: a sorted
+// vector behind a bit filter.
 class FoundNames {
  public:
   void add(__u32 offset, const std::string& name) {
-    entries_.emplace_back(offset, name);
-    maybe_[offset % kFilterBits] = true;
+    entries_.emplace_back(offset, &name);
+    maybe_.set(offset % kFilterBits);
   }
   void sort() { std::sort(entries_.begin(), entries_.end()); }
   [[nodiscard]] const std::string* at(__u32 offset) const {
-    if (!maybe_[offset % kFilterBits]) return nullptr;  // almost every type: one bit test
+    if (!maybe_.test(offset % kFilterBits)) return nullptr;  // almost every type: one bit test
     const auto found = std::lower_bound(entries_.begin(), entries_.end(), offset,
                                         [](const auto& entry, __u32 key) { return entry.first < key; });
-    return found != entries_.end() && found->first == offset ? &found->second : nullptr;
+    return found != entries_.end() && found->first == offset ? found->second : nullptr;
   }
 
  private:
   static constexpr std::size_t kFilterBits = 1 << 16;
-  std::vector<std::pair<__u32, std::string>> entries_;
-  std::vector<bool> maybe_ = std::vector<bool>(kFilterBits, false);
+  std::vector<std::pair<__u32, const std::string*>> entries_;
+  std::bitset<kFilterBits> maybe_;
 };
 
-// Offsets in the string section of every name in WANTED. Most of the
-// section's strings are ruled out by their length alone.
-Expected<FoundNames> find_names(int fd, const Sections& sections, const std::set<std::string, std::less<>>& wanted) {
-  // (length, first byte) pairs of the wanted names: a string's pair is
-  // looked up before any compare.
-  constexpr std::size_t kLongest = 255;
-  std::vector<bool> wanted_shape((kLongest + 1) * 256, false);
-  for (const auto& name : wanted) {
-    if (!name.empty() && name.size() <= kLongest) {
-      wanted_shape[name.size() * 256 + static_cast<unsigned char>(name[0])] = true;
+// Checks every whole string in BYTES[0, LENGTH) (the section's bytes from
+// section offset BASE) and returns how many bytes they take, up to and
+// including the last NUL. Eight bytes at a time: a mask of the zero bytes
+// of each word, walked bit by bit, since a call to find each string's end
+// cost more than the compare it saves on the kernel's 100k+ short names.
+std::size_t check_strings(const char* bytes, std::size_t length, __u32 base, const WantedNames& wanted,
+                          FoundNames* found) {
+  constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7fULL;
+  std::size_t start = 0;  // of the string being read
+  const auto string_ends_at = [&](std::size_t nul) {
+    if (const std::string* name = wanted.find(bytes + start, nul - start); name != nullptr) {
+      found->add(base + static_cast<__u32>(start), *name);
+    }
+    start = nul + 1;
+  };
+  std::size_t i = 0;
+  for (; i + 8 <= length; i += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, bytes + i, sizeof word);
+    if constexpr (std::endian::native == std::endian::big) word = __builtin_bswap64(word);
+    // The high bit of each byte that is zero, exactly (no carries between bytes).
+    std::uint64_t zeros = ~(((word & kLow7) + kLow7) | word | kLow7);
+    while (zeros != 0) {
+      string_ends_at(i + static_cast<std::size_t>(std::countr_zero(zeros) / 8));
+      zeros &= zeros - 1;
     }
   }
+  for (; i < length; ++i) {
+    if (bytes[i] == '\0') string_ends_at(i);
+  }
+  return start;
+}
+
+// Offsets in the string section of every name in WANTED.
+Expected<FoundNames> find_names(WindowReader reader, const WantedNames& wanted) {
   FoundNames found;
-  WindowReader reader(fd, sections.strings, sections.strings_len);
   __u32 offset = 0;
   while (reader.need(1)) {
-    const std::string_view window(reader.data(), reader.available());
-    const std::size_t nul = window.find('\0');
-    if (nul == std::string_view::npos) {
-      // The string runs past the window: get the rest (names are short).
-      if (!reader.need(window.size() + 1)) break;
+    const std::size_t taken = check_strings(reader.data(), reader.available(), offset, wanted, &found);
+    if (taken == 0) {
+      // One string runs past the window: get the rest (names are short).
+      if (!reader.need(reader.available() + 1)) break;
       continue;
     }
-    if (nul != 0 && nul <= kLongest && wanted_shape[nul * 256 + static_cast<unsigned char>(window[0])]) {
-      const auto name = wanted.find(window.substr(0, nul));
-      if (name != wanted.end()) found.add(offset, *name);
-    }
-    reader.consume(nul + 1);
-    offset += static_cast<__u32>(nul + 1);
+    reader.consume(taken);
+    offset += static_cast<__u32>(taken);
   }
   if (reader.error() != 0) return SysError::from_errno(reader.error(), "read the kernel BTF");
   if (!reader.done()) return SysError::plain("the kernel BTF's string section does not end in a NUL");
@@ -175,36 +304,179 @@ Expected<FoundNames> find_names(int fd, const Sections& sections, const std::set
   return found;
 }
 
-// Adds the struct at RECORD (a full type record) to FACTS when it has every
-// member QUERY asks for; false when one is missing or a bitfield.
-bool take_struct(const char* record, __u32 vlen, const std::string& name,
-                 const FoundNames& names, const KernelBtfQuery& query,
-                 KernelBtfFacts* facts) {
-  const bool bitfield_offsets = (load32(record + 4) >> 31) != 0;
-  const auto& members_wanted = query.struct_members.at(name);
-  BtfStructLayout layout;
-  layout.size = load32(record + 8);
-  for (__u32 i = 0; i < vlen; ++i) {
-    const char* member = record + kTypeHeader + std::size_t{12} * i;
-    const std::string* named = names.at(load32(member));
-    if (named == nullptr) continue;
-    const __u32 raw_offset = load32(member + 8);
-    if (bitfield_offsets && (raw_offset >> 24) != 0) return false;
-    layout.member_bits[*named] = bitfield_offsets ? (raw_offset & 0xffffff) : raw_offset;
+// The parameter counts of the function types the found typedefs lead to
+// (typedef -> pointer -> function type). The kernel emits a tracepoint's
+// pointer and function type right after its typedef, or shares those of an
+// earlier tracepoint with the same arguments: links are followed forward
+// as the walk meets them and remembered, and the few that point back to
+// something not followed take a second walk (indexing every pointer and
+// function type instead cost more than the rest of the walk).
+class TypedefChains {
+ public:
+  // TYPEDEF_ID names TARGET; the walk is at CURRENT_ID.
+  void start(const std::string& name, __u32 target, __u32 current_id) { link(&name, target, current_id); }
+  // One compare for every id the walk meets that is not followed.
+  [[nodiscard]] bool follows(__u32 id) const { return !pending_.empty() && pending_.begin()->first == id; }
+  void reached(__u32 id, __u32 kind, __u32 vlen, __u32 target) {
+    while (follows(id)) {
+      const std::string* name = pending_.begin()->second;
+      pending_.erase(pending_.begin());
+      if (kind == kPtr) {
+        pointees_[id] = target;
+        link(name, target, id);
+      } else if (kind == kFuncProto) {
+        params_[id] = vlen;
+        counts_.emplace(*name, vlen);
+      }
+    }
   }
-  for (const auto& member : members_wanted) {
-    if (layout.member_bits.count(member) == 0) return false;
+  // Links that point back to what the walk passed without following it.
+  [[nodiscard]] bool need_another_walk() const { return !behind_.empty(); }
+  [[nodiscard]] bool done() const { return pending_.empty(); }
+  // Makes what was behind pending again, for a walk from the start.
+  void rewind() {
+    for (const auto& [id, name] : behind_) pending_.emplace(id, name);
+    behind_.clear();
   }
-  std::map<std::string, __u32> only_wanted;
-  for (const auto& member : members_wanted) only_wanted[member] = layout.member_bits[member];
-  layout.member_bits = std::move(only_wanted);
-  facts->structs.emplace(name, std::move(layout));
-  return true;
-}
+  [[nodiscard]] const std::map<std::string, __u32>& counts() const { return counts_; }
+
+ private:
+  void link(const std::string* name, __u32 target, __u32 current_id) {
+    if (const auto pointee = pointees_.find(target); pointee != pointees_.end()) {
+      link(name, pointee->second, current_id);
+    } else if (const auto params = params_.find(target); params != params_.end()) {
+      counts_.emplace(*name, params->second);
+    } else if (target > current_id) {
+      pending_.emplace(target, name);
+    } else {
+      behind_.emplace(target, name);
+    }
+  }
+
+  std::multimap<__u32, const std::string*> pending_;  // id ahead -> typedef it leads from
+  std::multimap<__u32, const std::string*> behind_;   // id passed -> typedef it leads from
+  std::map<__u32, __u32> pointees_;                   // pointer followed -> its pointee
+  std::map<__u32, __u32> params_;                     // function type followed -> parameters
+  std::map<std::string, __u32> counts_;
+};
+
+// One pass over the type records, with NAMES (MappedNames or FoundNames)
+// naming the string offsets that matter.
+template <class Names>
+class TypeWalk {
+ public:
+  TypeWalk(const KernelBtfQuery& query, const Names& names) : query_(query), names_(names) {
+    typedefs_.insert(query.typedefs.begin(), query.typedefs.end());
+  }
+
+  // Walks the records TYPES gives (MORE_TYPES gives them again, for the
+  // links that point back: each further walk follows a chain one link on,
+  // and a chain has two, so it is called at most twice).
+  template <class Reopen>
+  Expected<KernelBtfFacts> run(WindowReader types, const Reopen& more_types) {
+    if (auto walked = walk(std::move(types), /*first=*/true); !walked) return walked.error();
+    for (const auto& name : incomplete_) {
+      if (facts_.structs.count(name) == 0) {
+        return SysError::plain("the kernel BTF's struct " + name + " lacks a member bpfready reads");
+      }
+    }
+    for (int further = 0; further < 2 && chains_.need_another_walk(); ++further) {
+      chains_.rewind();
+      if (auto walked = walk(more_types(), /*first=*/false); !walked) return walked.error();
+    }
+    facts_.typedef_params = chains_.counts();
+    return std::move(facts_);
+  }
+
+ private:
+  // One pass over the records. The first looks at names; another only
+  // follows typedef chains, and stops once none is left.
+  Expected<void> walk(WindowReader types, bool first) {
+    __u32 id = 1;
+    while (types.need(kTypeHeader)) {
+      // Every whole record in the window, with no call per record.
+      const char* bytes = types.data();
+      const std::size_t available = types.available();
+      std::size_t at = 0;
+      std::size_t record_size = kTypeHeader;
+      while (at + kTypeHeader <= available) {
+        const char* record = bytes + at;
+        const __u32 info = load32(record + 4);
+        const __u32 kind = (info >> 24) & 0x1f;
+        const __u32 vlen = info & 0xffff;
+        if (!kTrailing.known[kind]) {
+          return SysError::plain("the kernel BTF has type kind " + std::to_string(kind) +
+                                 ", which this version of bpfready does not know");
+        }
+        record_size = kTypeHeader + kTrailing.fixed[kind] + std::size_t{kTrailing.per_member[kind]} * vlen;
+        if (at + record_size > available) break;
+        if (first && (kind == kTypedef || kind == kStruct)) {
+          if (const std::string* name = names_.at(load32(record)); name != nullptr) {
+            named(*name, id, kind, vlen, record);
+          }
+        }
+        if (chains_.follows(id)) chains_.reached(id, kind, vlen, load32(record + 8));
+        at += record_size;
+        ++id;
+      }
+      types.consume(at);
+      if (!first && chains_.done()) return {};
+      // A record larger than what is left of the window: read the rest of it.
+      if (at == 0 && !types.need(record_size)) break;
+    }
+    if (types.error() != 0) return SysError::from_errno(types.error(), "read the kernel BTF");
+    if (!types.done()) return SysError::plain("the kernel BTF's type section ends inside a type");
+    return {};
+  }
+
+  void named(const std::string& name, __u32 id, __u32 kind, __u32 vlen, const char* record) {
+    if (kind == kTypedef) {
+      const auto found = typedefs_.find(name);
+      if (found == typedefs_.end()) return;
+      facts_.typedef_ids.emplace(name, id);
+      chains_.start(*found, load32(record + 8), id);
+    } else if (query_.struct_members.count(name) != 0 && facts_.structs.count(name) == 0 &&
+               !take_struct(record, vlen, name)) {
+      incomplete_.insert(name);
+    }
+  }
+
+  // Adds the struct at RECORD (a full type record) when it has every member
+  // the query asks for; false when one is missing or a bitfield.
+  bool take_struct(const char* record, __u32 vlen, const std::string& name) {
+    const bool bitfield_offsets = (load32(record + 4) >> 31) != 0;
+    const auto& members_wanted = query_.struct_members.at(name);
+    BtfStructLayout layout;
+    layout.size = load32(record + 8);
+    for (__u32 i = 0; i < vlen; ++i) {
+      const char* member = record + kTypeHeader + std::size_t{12} * i;
+      const std::string* named = names_.at(load32(member));
+      if (named == nullptr) continue;
+      const __u32 raw_offset = load32(member + 8);
+      if (bitfield_offsets && (raw_offset >> 24) != 0) return false;
+      layout.member_bits[*named] = bitfield_offsets ? (raw_offset & 0xffffff) : raw_offset;
+    }
+    for (const auto& member : members_wanted) {
+      if (layout.member_bits.count(member) == 0) return false;
+    }
+    std::map<std::string, __u32> only_wanted;
+    for (const auto& member : members_wanted) only_wanted[member] = layout.member_bits[member];
+    layout.member_bits = std::move(only_wanted);
+    facts_.structs.emplace(name, std::move(layout));
+    return true;
+  }
+
+  const KernelBtfQuery& query_;
+  const Names& names_;
+  std::set<std::string> typedefs_;
+  KernelBtfFacts facts_;
+  std::set<std::string> incomplete_;  // structs seen without every member asked for
+  TypedefChains chains_;
+};
 
 }  // namespace
 
-Expected<KernelBtfFacts> scan_kernel_btf(int fd, const KernelBtfQuery& query) {
+Expected<KernelBtfFacts> scan_kernel_btf(int fd, const KernelBtfQuery& query, BtfAccess access) {
   auto sections = read_header(fd);
   if (!sections) return sections.error();
 
@@ -213,41 +485,25 @@ Expected<KernelBtfFacts> scan_kernel_btf(int fd, const KernelBtfQuery& query) {
     wanted.insert(name);
     wanted.insert(members.begin(), members.end());
   }
-  auto names = find_names(fd, *sections, wanted);
-  if (!names) return names.error();
+  const WantedNames shapes(wanted);
 
-  const std::set<std::string> typedefs(query.typedefs.begin(), query.typedefs.end());
-  std::set<std::string> incomplete;  // structs seen without every member asked for
-  KernelBtfFacts facts;
-  WindowReader reader(fd, sections->types, sections->types_len);
-  for (__u32 id = 1; reader.need(kTypeHeader); ++id) {
-    const __u32 info = load32(reader.data() + 4);
-    const __u32 kind = (info >> 24) & 0x1f;
-    const __u32 vlen = info & 0xffff;
-    std::size_t trailing = 0;
-    if (!trailing_bytes(kind, vlen, &trailing)) {
-      return SysError::plain("the kernel BTF has type kind " + std::to_string(kind) +
-                             ", which this version of bpfready does not know");
-    }
-    if (!reader.need(kTypeHeader + trailing)) break;
-    if (const std::string* named = names->at(load32(reader.data())); named != nullptr) {
-      const std::string& name = *named;
-      if (kind == kTypedef && typedefs.count(name) != 0) facts.typedef_ids.emplace(name, id);
-      if (kind == kStruct && query.struct_members.count(name) != 0 && facts.structs.count(name) == 0 &&
-          !take_struct(reader.data(), vlen, name, *names, query, &facts)) {
-        incomplete.insert(name);
+  if (access == BtfAccess::map_or_read) {
+    const Mapping mapping(fd, *sections);
+    if (mapping.mapped()) {
+      const char* strings = mapping.bytes() + sections->strings;
+      if (sections->strings_len == 0 || strings[sections->strings_len - 1] != '\0') {
+        return SysError::plain("the kernel BTF's string section does not end in a NUL");
       }
-    }
-    reader.consume(kTypeHeader + trailing);
-  }
-  if (reader.error() != 0) return SysError::from_errno(reader.error(), "read the kernel BTF");
-  if (!reader.done()) return SysError::plain("the kernel BTF's type section ends inside a type");
-  for (const auto& name : incomplete) {
-    if (facts.structs.count(name) == 0) {
-      return SysError::plain("the kernel BTF's struct " + name + " lacks a member bpfready reads");
+      // Random access: names are read where a record points, no string pass.
+      const MappedNames names(strings, sections->strings_len, shapes);
+      const auto types = [&] { return mapping.reader(sections->types, sections->types_len); };
+      return TypeWalk<MappedNames>(query, names).run(types(), types);
     }
   }
-  return facts;
+  auto names = find_names(WindowReader(fd, sections->strings, sections->strings_len), shapes);
+  if (!names) return names.error();
+  const auto types = [&] { return WindowReader(fd, sections->types, sections->types_len); };
+  return TypeWalk<FoundNames>(query, *names).run(types(), types);
 }
 
 }  // namespace bpfready

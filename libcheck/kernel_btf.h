@@ -5,8 +5,9 @@
 //
 // Why not libbpf: libbpf parses all of it (5+ MiB on a distribution kernel,
 // copied twice, 100k+ types indexed), which was most of syscount's start-up
-// time and of ebpf_diag's peak memory. This reads it once through a 1 MiB
-// window and keeps only what was asked for.
+// time and of ebpf_diag's peak memory. This maps the file where the kernel
+// allows it (6.16+), else reads it once through a 64 KiB window, and keeps
+// only what was asked for.
 #pragma once
 
 #include <linux/types.h>
@@ -32,7 +33,17 @@ struct KernelBtfQuery {
 struct KernelBtfFacts {
   std::map<std::string, __u32> typedef_ids;     // only the typedefs found
   std::map<std::string, BtfStructLayout> structs;  // only the structs found, with every member asked for
+  // For a typedef found that points to a function type (a tracepoint's
+  // btf_trace_NAME), that function's parameter count; the first parameter
+  // of a tracepoint's is its context, the others are the tracepoint's
+  // arguments.
+  std::map<std::string, __u32> typedef_params;
 };
+
+// How the file is read: mapped when the kernel allows it (one mmap, no
+// copy), else through preads; or only through preads (the tests of that
+// path, which a mappable file would otherwise skip).
+enum class BtfAccess { map_or_read, read_only };
 
 // Scans the raw BTF readable from FD (a file in BTF's raw format, as
 // /sys/kernel/btf/vmlinux is). A typedef or struct that is absent is simply
@@ -40,6 +51,7 @@ struct KernelBtfFacts {
 // or with it as a bitfield, is an error, as is a file that is not BTF or
 // holds a kind this scanner does not know (the caller then falls back to
 // libbpf's own parsing).
-Expected<KernelBtfFacts> scan_kernel_btf(int fd, const KernelBtfQuery& query);
+Expected<KernelBtfFacts> scan_kernel_btf(int fd, const KernelBtfQuery& query,
+                                         BtfAccess access = BtfAccess::map_or_read);
 
 }  // namespace bpfready

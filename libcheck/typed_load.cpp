@@ -127,24 +127,36 @@ Expected<TypedBtf> TypedBtf::prepare(const std::vector<std::string>& tracepoints
   Fd memfd(::memfd_create("bpfready-core-btf", MFD_CLOEXEC));
   if (!memfd.valid()) return SysError::from_errno(errno, "memfd_create");
   if (!write_all(memfd.get(), *raw)) return SysError::from_errno(errno, "write the minimal BTF");
+  std::map<std::string, unsigned> args;
   {
     const std::lock_guard lock(attach_ids_mutex);
     for (const auto& tracepoint : tracepoints) {
-      const auto found = facts->typedef_ids.find(kTracepointPrefix + tracepoint);
+      const std::string name = kTracepointPrefix + tracepoint;
+      const auto found = facts->typedef_ids.find(name);
       if (found != facts->typedef_ids.end()) attach_ids()[tracepoint] = found->second;
+      // The first parameter of the typedef's function is the context.
+      const auto params = facts->typedef_params.find(name);
+      if (params != facts->typedef_params.end() && params->second > 0) args[tracepoint] = params->second - 1;
     }
   }
   std::string path = "/proc/self/fd/" + std::to_string(memfd.get());
-  return TypedBtf(std::move(memfd), std::move(path));
+  return TypedBtf(std::move(memfd), std::move(path), std::move(args));
 }
 
-TypedBtf::TypedBtf(Fd memfd, std::string path) : memfd_(std::move(memfd)), path_(std::move(path)) {
+std::optional<unsigned> TypedBtf::tracepoint_args(const std::string& tracepoint) const {
+  const auto found = args_.find(tracepoint);
+  if (found == args_.end()) return std::nullopt;
+  return found->second;
+}
+
+TypedBtf::TypedBtf(Fd memfd, std::string path, std::map<std::string, unsigned> args)
+    : memfd_(std::move(memfd)), path_(std::move(path)), args_(std::move(args)) {
   opts_.sz = sizeof opts_;
   opts_.btf_custom_path = path_.c_str();
 }
 
 TypedBtf::TypedBtf(TypedBtf&& other) noexcept
-    : memfd_(std::move(other.memfd_)), path_(std::move(other.path_)) {
+    : memfd_(std::move(other.memfd_)), path_(std::move(other.path_)), args_(std::move(other.args_)) {
   opts_.sz = sizeof opts_;
   opts_.btf_custom_path = path_.c_str();
 }

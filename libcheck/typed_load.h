@@ -10,6 +10,8 @@
 
 #include <bpf/libbpf.h>
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,11 @@ class TypedBtf {
   // Options for the skeleton's open(): the minimal BTF for CO-RE.
   [[nodiscard]] const bpf_object_open_opts* open_opts() const { return &opts_; }
 
+  // How many arguments TRACEPOINT passes its programs on this kernel (some
+  // gained one over the years: sched_process_exit's group_dead), when the
+  // scan found it.
+  [[nodiscard]] std::optional<unsigned> tracepoint_args(const std::string& tracepoint) const;
+
   TypedBtf(TypedBtf&& other) noexcept;
   TypedBtf& operator=(TypedBtf&&) = delete;
   TypedBtf(const TypedBtf&) = delete;
@@ -43,9 +50,10 @@ class TypedBtf {
   ~TypedBtf() = default;
 
  private:
-  TypedBtf(Fd memfd, std::string path);
+  TypedBtf(Fd memfd, std::string path, std::map<std::string, unsigned> args);
   Fd memfd_;          // the minimal BTF, raw format
   std::string path_;  // /proc/self/fd/N
+  std::map<std::string, unsigned> args_;  // tracepoint -> arguments
   bpf_object_open_opts opts_{};
 };
 

@@ -60,6 +60,13 @@ TEST(KernelBtfOnThisKernel, ScanAgreesWithLibbpf) {
     } else {
       ASSERT_EQ(facts->typedef_ids.count(name), 1U) << name;
       EXPECT_EQ(facts->typedef_ids.at(name), static_cast<__u32>(expected)) << name;
+      // typedef -> pointer -> function type: its parameter count.
+      const btf_type* pointer = btf__type_by_id(full.get(), btf__type_by_id(full.get(), expected)->type);
+      ASSERT_TRUE(btf_is_ptr(pointer)) << name;
+      const btf_type* proto = btf__type_by_id(full.get(), pointer->type);
+      ASSERT_TRUE(btf_is_func_proto(proto)) << name;
+      ASSERT_EQ(facts->typedef_params.count(name), 1U) << name;
+      EXPECT_EQ(facts->typedef_params.at(name), btf_vlen(proto)) << name;
     }
   }
   EXPECT_EQ(facts->typedef_ids.count("btf_trace_no_such_tracepoint"), 0U);

@@ -237,6 +237,12 @@ Expected<std::unique_ptr<SyscountTracer::Loaded>> load_variant(const TracerConfi
   auto loaded = std::make_unique<LoadedSkeleton<Skel>>(opened);
   Skel* skel = loaded->skel;
   if (auto configured = configure(skel, config); !configured) return configured.error();
+  if constexpr (std::is_same_v<Skel, syscount_bpf>) {
+    // sched_process_exit's group_dead (task, group_dead): the forget
+    // program then needs no pointer walk (syscount.bpf.c).
+    skel->rodata->exit_passes_group_dead =
+        kernel_facts && kernel_facts->tracepoint_args("sched_process_exit").value_or(1) >= 2 ? 1 : 0;
+  }
   if (auto table = use_table(skel, config); !table) return table.error();
   const Wanted wanted = wanted_programs(config);
   set_autoload(skel, wanted);

@@ -1,6 +1,7 @@
 // scan_kernel_btf over BTF built here with libbpf's writer: every kind the
 // kernel emits, records and names that cross the scanner's read window (and one larger than it),
-// and the files it must refuse.
+// and the files it must refuse. Each test runs on both paths: the mapped
+// file (6.16+ kernels) and the windowed reads (older ones).
 #include <bpf/btf.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -48,6 +49,8 @@ KernelBtfQuery task_query() {
   return query;
 }
 
+class KernelBtf : public ::testing::TestWithParam<BtfAccess> {};
+
 // One type of every kind before the ones asked for, so that a wrong record
 // size for any kind shifts every id and offset after it.
 void add_every_kind(btf* b) {
@@ -91,21 +94,26 @@ int add_task_and_tracepoint(btf* b) {
   EXPECT_EQ(btf__add_field(b, "state", int_id, 0, 0), 0);
   EXPECT_EQ(btf__add_field(b, "pid", int_id, 64, 0), 0);
   EXPECT_EQ(btf__add_field(b, "tgid", int_id, 96, 0), 0);
-  const int proto = btf__add_func_proto(b, 0);
-  const int ptr = btf__add_ptr(b, proto);
-  return btf__add_typedef(b, "btf_trace_sys_enter", ptr);
+  // As the kernel emits a tracepoint: the typedef, then its pointer, then
+  // the function type (context, then the tracepoint's two arguments).
+  const int typedef_id = btf__add_typedef(b, "btf_trace_sys_enter", static_cast<int>(btf__type_cnt(b)) + 1);
+  EXPECT_GT(btf__add_ptr(b, static_cast<int>(btf__type_cnt(b)) + 1), 0);
+  EXPECT_GT(btf__add_func_proto(b, 0), 0);
+  for (const char* param : {"ctx", "regs", "id"}) EXPECT_EQ(btf__add_func_param(b, param, int_id), 0);
+  return typedef_id;
 }
 
-TEST(KernelBtf, FindsTypedefsAndLayoutsAfterEveryKind) {
+TEST_P(KernelBtf, FindsTypedefsAndLayoutsAfterEveryKind) {
   auto b = new_btf();
   add_every_kind(b.get());
   const int tracepoint = add_task_and_tracepoint(b.get());
   const Fd file = as_file(b.get());
 
-  const auto facts = scan_kernel_btf(file.get(), task_query());
+  const auto facts = scan_kernel_btf(file.get(), task_query(), GetParam());
   ASSERT_TRUE(facts) << facts.error().message;
   ASSERT_EQ(facts->typedef_ids.size(), 1U);  // the absent one is simply not there
   EXPECT_EQ(facts->typedef_ids.at("btf_trace_sys_enter"), static_cast<__u32>(tracepoint));
+  EXPECT_EQ(facts->typedef_params.at("btf_trace_sys_enter"), 3U);
   const auto& task = facts->structs.at("task_struct");
   EXPECT_EQ(task.size, 64U);
   EXPECT_EQ(task.member_bits.at("pid"), 64U);
@@ -113,7 +121,7 @@ TEST(KernelBtf, FindsTypedefsAndLayoutsAfterEveryKind) {
   EXPECT_EQ(task.member_bits.size(), 2U);  // only what was asked for
 }
 
-TEST(KernelBtf, RecordsAndNamesThatCrossTheReadWindow) {
+TEST_P(KernelBtf, RecordsAndNamesThatCrossTheReadWindow) {
   auto b = new_btf();
   const int int_id = btf__add_int(b.get(), "int", 4, BTF_INT_SIGNED);
   // About 2 MiB of names and 2 MiB of records before the wanted ones.
@@ -130,41 +138,41 @@ TEST(KernelBtf, RecordsAndNamesThatCrossTheReadWindow) {
   const int tracepoint = add_task_and_tracepoint(b.get());
   const Fd file = as_file(b.get());
 
-  const auto facts = scan_kernel_btf(file.get(), task_query());
+  const auto facts = scan_kernel_btf(file.get(), task_query(), GetParam());
   ASSERT_TRUE(facts) << facts.error().message;
   EXPECT_EQ(facts->typedef_ids.at("btf_trace_sys_enter"), static_cast<__u32>(tracepoint));
   EXPECT_EQ(facts->structs.at("task_struct").member_bits.at("tgid"), 96U);
 }
 
-TEST(KernelBtf, BitfieldMemberIsRefused) {
+TEST_P(KernelBtf, BitfieldMemberIsRefused) {
   auto b = new_btf();
   const int int_id = btf__add_int(b.get(), "int", 4, BTF_INT_SIGNED);
   ASSERT_GT(btf__add_struct(b.get(), "task_struct", 8), 0);
   ASSERT_EQ(btf__add_field(b.get(), "pid", int_id, 0, 3), 0);  // 3-bit field
   ASSERT_EQ(btf__add_field(b.get(), "tgid", int_id, 32, 0), 0);
   const Fd file = as_file(b.get());
-  const auto facts = scan_kernel_btf(file.get(), task_query());
+  const auto facts = scan_kernel_btf(file.get(), task_query(), GetParam());
   ASSERT_FALSE(facts);
   EXPECT_NE(facts.error().message.find("task_struct"), std::string::npos);
 }
 
-TEST(KernelBtf, MissingMemberIsRefusedUnlessAnotherStructOfTheNameHasIt) {
+TEST_P(KernelBtf, MissingMemberIsRefusedUnlessAnotherStructOfTheNameHasIt) {
   auto b = new_btf();
   const int int_id = btf__add_int(b.get(), "int", 4, BTF_INT_SIGNED);
   ASSERT_GT(btf__add_struct(b.get(), "task_struct", 4), 0);
   ASSERT_EQ(btf__add_field(b.get(), "pid", int_id, 0, 0), 0);
   {
     const Fd file = as_file(b.get());
-    EXPECT_FALSE(scan_kernel_btf(file.get(), task_query()));
+    EXPECT_FALSE(scan_kernel_btf(file.get(), task_query(), GetParam()));
   }
   add_task_and_tracepoint(b.get());
   const Fd file = as_file(b.get());
-  const auto facts = scan_kernel_btf(file.get(), task_query());
+  const auto facts = scan_kernel_btf(file.get(), task_query(), GetParam());
   ASSERT_TRUE(facts) << facts.error().message;
   EXPECT_EQ(facts->structs.at("task_struct").member_bits.at("pid"), 64U);
 }
 
-TEST(KernelBtf, RefusesWhatIsNotWholeBtf) {
+TEST_P(KernelBtf, RefusesWhatIsNotWholeBtf) {
   auto b = new_btf();
   add_every_kind(b.get());
   add_task_and_tracepoint(b.get());
@@ -183,10 +191,48 @@ TEST(KernelBtf, RefusesWhatIsNotWholeBtf) {
                                     {"empty", std::string()},
                                     {"header only", good.substr(0, 24)}}) {
     const Fd file = bytes_file(bytes);
-    const auto facts = scan_kernel_btf(file.get(), task_query());
+    const auto facts = scan_kernel_btf(file.get(), task_query(), GetParam());
     EXPECT_FALSE(facts) << what;
   }
 }
+
+// A typedef whose pointer and function type come before it (the kernel
+// shares one pointer among tracepoints of the same arguments) still has its
+// parameter count.
+TEST_P(KernelBtf, TypedefPointingBackwardsHasItsParameterCount) {
+  auto b = new_btf();
+  const int int_id = btf__add_int(b.get(), "int", 4, BTF_INT_SIGNED);
+  const int proto = btf__add_func_proto(b.get(), 0);
+  ASSERT_EQ(btf__add_func_param(b.get(), "ctx", int_id), 0);
+  const int ptr = btf__add_ptr(b.get(), proto);
+  const int typedef_id = btf__add_typedef(b.get(), "btf_trace_sys_enter", ptr);
+  const Fd file = as_file(b.get());
+  const auto facts = scan_kernel_btf(file.get(), task_query(), GetParam());
+  ASSERT_TRUE(facts) << facts.error().message;
+  EXPECT_EQ(facts->typedef_ids.at("btf_trace_sys_enter"), static_cast<__u32>(typedef_id));
+  EXPECT_EQ(facts->typedef_params.at("btf_trace_sys_enter"), 1U);
+}
+
+// A string section that does not end in a NUL is refused on both paths (a
+// name must never be read past the section).
+TEST_P(KernelBtf, UnterminatedStringSectionIsRefused) {
+  auto b = new_btf();
+  ASSERT_GT(btf__add_int(b.get(), "int", 4, BTF_INT_SIGNED), 0);
+  add_task_and_tracepoint(b.get());
+  std::string bytes = raw_bytes(b.get());
+  ASSERT_EQ(bytes.back(), '\0');
+  bytes.back() = 'x';
+  const Fd file = bytes_file(bytes);
+  const auto facts = scan_kernel_btf(file.get(), task_query(), GetParam());
+  ASSERT_FALSE(facts);
+  EXPECT_NE(facts.error().message.find("NUL"), std::string::npos) << facts.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(BothPaths, KernelBtf,
+                         ::testing::Values(BtfAccess::map_or_read, BtfAccess::read_only),
+                         [](const ::testing::TestParamInfo<BtfAccess>& param) {
+                           return param.param == BtfAccess::map_or_read ? "Mapped" : "Read";
+                         });
 
 }  // namespace
 }  // namespace bpfready
