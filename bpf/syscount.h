@@ -54,6 +54,13 @@ struct syscount_stat {
 	__u64 timed;    /* calls whose time is in total_ns */
 };
 
+/* The totals map's one value (per CPU): every slot's counters. One per-CPU
+ * allocation rather than one per slot, which took more than half a
+ * millisecond of start-up; 32 KiB, the most a per-CPU map value may be. */
+struct syscount_totals {
+	struct syscount_stat slot[SYSCOUNT_NR_SLOTS];
+};
+
 struct syscount_key {
 	__u32 tgid;
 	__u32 tid; /* 0 in per-process mode */

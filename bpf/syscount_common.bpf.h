@@ -51,19 +51,35 @@ const volatile __u32 only_errno = 0;
  * show in -a). */
 const volatile __u32 self_tgid = 0;
 
-/* One byte per possible TGID (enum syscount_track): the filter every process
- * on the host pays for is one load, with no helper call and no hash. Bytes
- * rather than bits, so that concurrent forks on different CPUs never lose
- * each other's store. User space writes it through the .bss, before load or
- * memory-mapped. */
+/* How many TGIDs the table below has: pid_max when syscount started (user
+ * space sizes the map to it, so a host with the old default of 32768 makes
+ * a 32 KiB table, not 4 MiB). A TGID at or beyond it (pid_max raised while
+ * tracing) has no slot: never tracked, and a child that gets one is counted
+ * as not followed. */
+const volatile __u32 tgid_slots = SYSCOUNT_PID_LIMIT;
+
+/* One byte per TGID below tgid_slots (enum syscount_track): the filter every
+ * process on the host pays for is one compare and one load, with no helper
+ * call and no hash. Bytes rather than bits, so that concurrent forks on
+ * different CPUs never lose each other's store. The last variable of the
+ * .bss, which user space creates at the size above (the declared size is
+ * only the most it can be) and writes through one memory-mapped page. */
 __u8 tracked[SYSCOUNT_PID_LIMIT];
 
-/* PIDs are always below PID_MAX_LIMIT, so the mask (the limit is a power of
- * two) never aliases; it is what proves the bounds to the verifier, in one
- * instruction. */
-static __always_inline __u8 *track_slot(__u32 tgid)
+/* The state of TGID; UNTRACKED for one beyond the table. The compare with
+ * tgid_slots (a constant to the verifier) is also what proves the bounds. */
+static __always_inline __u8 track_state(__u32 tgid)
 {
-	return &tracked[tgid & (SYSCOUNT_PID_LIMIT - 1)];
+	return tgid < tgid_slots ? tracked[tgid] : SYSCOUNT_UNTRACKED;
+}
+
+/* Sets TGID's state; false for a TGID beyond the table. */
+static __always_inline bool set_track_state(__u32 tgid, __u8 state)
+{
+	if (tgid >= tgid_slots)
+		return false;
+	tracked[tgid] = state;
+	return true;
 }
 
 /* The cgroup of --cgroup/--unit, set by user space before attaching. */
@@ -83,12 +99,36 @@ static __always_inline bool in_cgroup(void)
 	return !filter_cgroup || bpf_current_task_under_cgroup(&cgroup_filter, 0) == 1;
 }
 
+/* Key 0 holds every slot's counters (struct syscount_totals). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SYSCOUNT_NR_SLOTS);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct syscount_stat);
+	__type(value, struct syscount_totals);
 } totals SEC(".maps");
+
+/* The totals map's key, as a constant rather than a stack variable: the
+ * default path then uses no stack at all. A program whose stack reaches 64
+ * bytes gets a private per-CPU stack (6.13+), which costs every run a few
+ * more instructions; the breakdown's keys, which are only there with
+ * options, made this one land beyond 64 bytes. */
+const volatile __u32 totals_key = 0;
+
+/* This CPU's counters; callers test it for NULL before indexing it (the
+ * verifier refuses arithmetic on a pointer not yet tested, which a
+ * conditional inside a helper lets the compiler emit first). */
+static __always_inline struct syscount_totals *this_cpu_totals(void)
+{
+	return bpf_map_lookup_elem(&totals, (const void *)&totals_key);
+}
+
+/* SLOT's counters in ALL. The mask is what proves the bound to the verifier
+ * on every path (a slot read back from the in-flight map is only known to
+ * be below 2^SYSCOUNT_INFLIGHT_SLOT_BITS). */
+static __always_inline struct syscount_stat *total_in(struct syscount_totals *all, __u32 slot)
+{
+	return &all->slot[slot & (SYSCOUNT_NR_SLOTS - 1)];
+}
 
 /* Per process or per thread, only when asked. Entries are allocated on first
  * use, so the memory follows what is traced rather than the CPU count times
@@ -262,9 +302,9 @@ static __always_inline void count_entry(__u64 pid_tgid, long nr)
 	if (!filter_tgids && (__u32)(pid_tgid >> 32) == self_tgid)
 		return;
 	if (breakdown == SYSCOUNT_BREAKDOWN_NONE || !count_by_task(pid_tgid, slot)) {
-		struct syscount_stat *stat = bpf_map_lookup_elem(&totals, &slot);
-		if (stat)
-			stat->count += 1;
+		struct syscount_totals *all = this_cpu_totals();
+		if (all)
+			total_in(all, slot)->count += 1;
 	}
 	if (!want_exit())
 		return;
@@ -298,13 +338,15 @@ static __always_inline void count_exit(__u64 pid_tgid, __u32 slot, bool failed, 
 		fill_key(&key, pid_tgid, slot);
 		stat = bpf_map_lookup_elem(&by_task, &key);
 	}
-	if (!stat)
-		stat = bpf_map_lookup_elem(&totals, &slot);
-	if (stat) {
-		stat->errors += failed;
-		stat->total_ns += elapsed;
-		stat->timed += timed;
+	if (!stat) {
+		struct syscount_totals *all = this_cpu_totals();
+		if (!all)
+			return;
+		stat = total_in(all, slot);
 	}
+	stat->errors += failed;
+	stat->total_ns += elapsed;
+	stat->timed += timed;
 }
 
 /* The histogram bucket of a call that took NS nanoseconds (see

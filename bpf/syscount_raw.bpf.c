@@ -32,8 +32,9 @@ struct {
 } pending SEC(".maps");
 
 /* Entries in PENDING: every sys_exit of the host reads this one word, and
- * looks into the map only while a child is pending. */
-__u64 pending_count;
+ * looks into the map only while a child is pending. In .data, not .bss: the
+ * tracked table must be the .bss's last variable (syscount_common.bpf.h). */
+__u64 pending_count SEC(".data") = 0;
 
 /* Whether calls of the thread PID_TGID are counted now. A LINGERING process
  * lost its group leader while other threads may still run: those threads
@@ -51,14 +52,14 @@ static __always_inline bool tracked_now(__u64 pid_tgid)
 
 	if (!filter_tgids)
 		return in_cgroup();
-	state = *track_slot(tgid);
+	state = track_state(tgid);
 	if (state == SYSCOUNT_TRACKED)
 		return true;
 	if (state != SYSCOUNT_LINGERING)
 		return false;
 	if ((__u32)pid_tgid != tgid)
 		return true;
-	*track_slot(tgid) = SYSCOUNT_UNTRACKED;
+	set_track_state(tgid, SYSCOUNT_UNTRACKED);
 	return false;
 }
 
@@ -70,9 +71,9 @@ int syscount_enter(struct bpf_raw_tracepoint_args *ctx)
 
 	if (!tracked_now(pid_tgid)) {
 		__u32 tgid = (__u32)(pid_tgid >> 32);
-		if (*track_slot(tgid) != SYSCOUNT_ARMED || !is_execve(nr))
+		if (track_state(tgid) != SYSCOUNT_ARMED || !is_execve(nr))
 			return 0;
-		*track_slot(tgid) = SYSCOUNT_TRACKED;
+		set_track_state(tgid, SYSCOUNT_TRACKED);
 	}
 	count_entry(pid_tgid, nr);
 	return 0;
@@ -98,8 +99,8 @@ static __always_inline bool adopt_if_pending(__u64 pid_tgid)
 	/* A new process is tracked from here; a new thread belongs to a
 	 * process that is tracked already (LINGERING included, which must
 	 * stay so). */
-	if ((__u32)pid_tgid == tgid)
-		*track_slot(tgid) = SYSCOUNT_TRACKED;
+	if ((__u32)pid_tgid == tgid && !set_track_state(tgid, SYSCOUNT_TRACKED))
+		count_drop(SYSCOUNT_DROP_FOLLOW);
 	return true;
 }
 
@@ -125,7 +126,7 @@ int syscount_fork(struct bpf_raw_tracepoint_args *ctx)
 	__u64 child = ctx->args[1];
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = (__u32)(pid_tgid >> 32);
-	__u8 state = *track_slot(tgid);
+	__u8 state = track_state(tgid);
 	__u8 one = 1;
 
 	/* A LINGERING process's leader is gone: a forking TID == TGID is
@@ -154,8 +155,8 @@ int syscount_forget(struct bpf_raw_tracepoint_args *ctx)
 	(void)ctx;
 	if (pending_count)
 		unpend(bpf_get_current_task());
-	if ((__u32)pid_tgid == tgid && *track_slot(tgid) != SYSCOUNT_UNTRACKED)
-		*track_slot(tgid) = SYSCOUNT_LINGERING;
+	if ((__u32)pid_tgid == tgid && track_state(tgid) != SYSCOUNT_UNTRACKED)
+		set_track_state(tgid, SYSCOUNT_LINGERING);
 	return 0;
 }
 
@@ -182,8 +183,8 @@ int syscount_exec(struct bpf_raw_tracepoint_args *ctx)
 	__u32 tgid = (__u32)(pid_tgid >> 32);
 
 	if (old_tid != (__u32)pid_tgid) {
-		if (filter_tgids && *track_slot(tgid) == SYSCOUNT_LINGERING)
-			*track_slot(tgid) = SYSCOUNT_TRACKED;
+		if (filter_tgids && track_state(tgid) == SYSCOUNT_LINGERING)
+			set_track_state(tgid, SYSCOUNT_TRACKED);
 		if (want_exit())
 			move_entry(old_tid, (__u32)pid_tgid);
 	}

@@ -153,6 +153,53 @@ TEST_P(SyscountVariants, AReusedPidIsNotCounted) {
   EXPECT_LT(getppid, 1000u) << "the process that reused PID " << child << " was counted";
 }
 
+// Sets kernel.pid_max for one test and puts it back after.
+class PidMaxForTest {
+ public:
+  PidMaxForTest() { std::ifstream("/proc/sys/kernel/pid_max") >> original_; }
+  ~PidMaxForTest() {
+    if (original_ > 0) set(original_);
+  }
+  PidMaxForTest(const PidMaxForTest&) = delete;
+  PidMaxForTest& operator=(const PidMaxForTest&) = delete;
+  static bool set(long value) {
+    std::ofstream file("/proc/sys/kernel/pid_max");
+    file << value;
+    file.flush();
+    return static_cast<bool>(file);
+  }
+
+ private:
+  long original_ = 0;
+};
+
+// The tracked-process table is sized to pid_max when syscount starts. When
+// pid_max is raised while it runs, a child given a PID beyond the table is
+// counted as a child not followed (never as someone else's slot), and the
+// rest is counted as before.
+TEST_P(SyscountVariants, AChildBeyondTheTableIsCountedAsNotFollowed) {
+  PidMaxForTest restore;
+  ASSERT_TRUE(PidMaxForTest::set(32768));
+  const std::string pid_file = temp_path(".pid");
+  Background traced(syscount_argv(
+      {"--json", "-o", "-", "--", "/bin/sh", "-c",
+       "echo $$ > " + pid_file + "; read line; " + maker_path() + " loop 500 > /dev/null; exit 0"}));
+  ASSERT_TRUE(wait_until([&] { return !slurp(pid_file).empty(); })) << traced.err();
+  std::remove(pid_file.c_str());
+  ASSERT_TRUE(PidMaxForTest::set(65536));
+  {
+    std::ofstream last("/proc/sys/kernel/ns_last_pid");
+    last << 40000;
+  }
+  traced.close_stdin();
+  ASSERT_EQ(traced.wait(), 0) << traced.err();
+  auto doc = nlohmann::json::parse(traced.out(), nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << traced.out() << traced.err();
+  EXPECT_EQ(doc["dropped"]["children"], 1) << traced.out();
+  EXPECT_LT(counts_from_json(doc)["getppid"].count, 500u) << "the child beyond the table was counted";
+  EXPECT_GT(counts_from_json(doc)["read"].count, 0u) << "the shell itself was not counted";
+}
+
 // Makes bpf(BPF_MAP_LOOKUP_ELEM) and bpf(BPF_MAP_LOOKUP_BATCH) fail with
 // EPERM in this process and what it runs, as kernels before 5.19 do for a
 // process without CAP_BPF while kernel.unprivileged_bpf_disabled is set.

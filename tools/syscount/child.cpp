@@ -115,15 +115,16 @@ Expected<Child> Child::spawn(const std::vector<std::string>& command, const RunA
   child.pid_ = pid;
   child.status_ = std::move(status->first);
   child.go_ = std::move(go->second);
-  // Wait for "ready" (or the reason it cannot run) before loading anything.
-  const std::optional<char> first = read_byte(child.status_.get());
-  if (first != 'R') {
-    std::string why = first == 'E' ? read_all(child.status_.get())
-                                   : "the command's process ended before exec";
-    child.reap();
-    return SysError::plain(why);
-  }
   return child;
+}
+
+Expected<void> Child::ready() {
+  const std::optional<char> first = read_byte(status_.get());
+  if (first == 'R') return Ok{};
+  std::string why = first == 'E' ? read_all(status_.get()) : "the command's process ended before exec";
+  go_.reset();
+  reap();
+  return SysError::plain(why);
 }
 
 Expected<void> Child::release() {

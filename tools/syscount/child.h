@@ -23,7 +23,8 @@ inline constexpr int kExitNotExecuted = 127;
 class Child {
  public:
   // Forks; the child becomes what AS says, finds COMMAND's program as that
-  // and waits. Returns once it is ready, or the reason it cannot run.
+  // and waits to be released. Returns at once: ready() says whether it got
+  // there, so that the child's set-up overlaps syscount's own.
   static Expected<Child> spawn(const std::vector<std::string>& command, const RunAs& as);
 
   Child() = default;
@@ -35,7 +36,12 @@ class Child {
 
   [[nodiscard]] pid_t pid() const { return pid_; }
 
-  // Lets the command exec. Fails with the reason when the exec failed.
+  // Waits until the child is ready to exec; or the reason it cannot run
+  // (credentials, command not found), the child then reaped.
+  Expected<void> ready();
+
+  // Lets the command exec (after ready()). Fails with the reason when the
+  // exec failed.
   Expected<void> release();
 
   // The wait status, once the process ended.

@@ -9,8 +9,10 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
+#include <future>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <type_traits>
 
 #include "libcheck/common/fd.h"
@@ -25,7 +27,29 @@ namespace bpfready {
 
 namespace {
 
-// Thread ids stay below pid_max; the per-thread slots are sized to it.
+// The typed programs' tracepoints, and their kernel facts (the per-call
+// programs are untyped: bpf/syscount.bpf.c).
+Expected<TypedBtf> scan_typed_facts() {
+  return TypedBtf::prepare(
+      {"sched_process_fork", "sched_process_exit"});
+}
+
+}  // namespace
+
+class TypedFactsPrefetch {
+ public:
+  TypedFactsPrefetch() : facts_(std::async(std::launch::async, scan_typed_facts)) {}
+  // The facts, once (a second call scans again).
+  Expected<TypedBtf> take() { return facts_.valid() ? facts_.get() : scan_typed_facts(); }
+
+ private:
+  std::future<Expected<TypedBtf>> facts_;
+};
+
+namespace {
+
+// Thread and process ids stay below pid_max (unless it is raised while
+// syscount runs); the per-thread slots and the tracked table are sized to it.
 __u32 pid_max() {
   __u32 value = SYSCOUNT_PID_LIMIT;
   if (FILE* file = std::fopen("/proc/sys/kernel/pid_max", "re")) {
@@ -46,6 +70,9 @@ struct Wanted {
   bool fork = false;
   bool forget = false;
   bool exec = false;
+  // Typed variant: forget through sched_process_exit's group_dead (the
+  // untyped syscount_forget) rather than signal->live (syscount_gone).
+  bool forget_by_group_dead = false;
 };
 
 Wanted wanted_programs(const TracerConfig& config) {
@@ -124,20 +151,20 @@ Expected<void> configure(Skel* skel, const TracerConfig& config) {
   return Ok{};
 }
 
-// The .bss map (the tracked-TGID table, and in the raw variant one counter),
-// created here rather than by libbpf: libbpf would copy its 4 MiB image into
-// the map at load (a 4 MiB copy, faulting in 4 MiB of shared memory first:
-// most of syscount's start-up time). A new array map is already zero; only
-// the targets' bytes are written. Memory-mapped where the kernel can (5.5+),
-// so writing them touches one page; before that, one update from a buffer
-// that is zero pages except where a target is. The program reads the table
-// exactly as before (a global variable: one load), so the per-call cost is
-// unchanged.
-Expected<Fd> create_table(bpf_map* bss, std::size_t offset, const TracerConfig& config) {
-  const __u32 size = bpf_map__value_size(bss);
+// The .bss map (the tracked-TGID table, the .bss's last variable), created
+// here rather than by libbpf, at its real size: offset bytes of other
+// variables, then one byte per TGID below SLOTS (pid_max), where libbpf
+// would make it as large as the object declares it (4 MiB, for the largest
+// pid_max). A new array map is already zero; only the targets' bytes are
+// written, each through a mapping of the one page that holds it (5.5+), or
+// before that through one update of the whole value. The program reads the
+// table as a global variable, as before: one load.
+Expected<Fd> create_table(std::size_t offset, __u32 slots, const TracerConfig& config) {
+  const auto size = static_cast<__u32>(offset + slots);
   for (const auto& target : config.targets) {
-    if (target.tgid <= 0 || static_cast<__u32>(target.tgid) >= SYSCOUNT_PID_LIMIT) {
-      return SysError::plain("PID " + std::to_string(target.tgid) + " out of range");
+    if (target.tgid <= 0 || static_cast<__u32>(target.tgid) >= slots) {
+      return SysError::plain("PID " + std::to_string(target.tgid) + " is out of range (pid_max " +
+                             std::to_string(slots) + ")");
     }
   }
   const auto state = [](const TrackedTarget& target) -> __u8 {
@@ -146,11 +173,16 @@ Expected<Fd> create_table(bpf_map* bss, std::size_t offset, const TracerConfig& 
   LIBBPF_OPTS(bpf_map_create_opts, mmapable, .map_flags = BPF_F_MMAPABLE);
   Fd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "syscount.bss", sizeof(__u32), size, 1, &mmapable));
   if (fd.valid()) {
-    void* mapped = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-    if (mapped == MAP_FAILED) return SysError::from_errno(errno, "map the tracked-process table");
-    auto* table = static_cast<__u8*>(mapped) + offset;
-    for (const auto& target : config.targets) table[target.tgid] = state(target);
-    ::munmap(mapped, size);
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    for (const auto& target : config.targets) {
+      const std::size_t at = offset + static_cast<std::size_t>(target.tgid);
+      const std::size_t page_start = at - at % page;
+      void* mapped = ::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(),
+                            static_cast<off_t>(page_start));
+      if (mapped == MAP_FAILED) return SysError::from_errno(errno, "map the tracked-process table");
+      static_cast<__u8*>(mapped)[at - page_start] = state(target);
+      ::munmap(mapped, page);
+    }
     return fd;
   }
   // Before 5.5: no memory-mapped arrays.
@@ -158,7 +190,7 @@ Expected<Fd> create_table(bpf_map* bss, std::size_t offset, const TracerConfig& 
   if (!fd.valid()) return SysError::from_errno(errno, "create the tracked-process table");
   std::vector<__u8> image(size);
   for (const auto& target : config.targets) {
-    image[offset + target.tgid] = state(target);
+    image[offset + static_cast<std::size_t>(target.tgid)] = state(target);
   }
   const __u32 zero = 0;
   if (bpf_map_update_elem(fd.get(), &zero, image.data(), BPF_ANY) != 0) {
@@ -167,24 +199,47 @@ Expected<Fd> create_table(bpf_map* bss, std::size_t offset, const TracerConfig& 
   return fd;
 }
 
-// Hands the table to libbpf, which then neither creates nor fills its own.
+// Hands the table to libbpf, which then neither creates nor fills its own,
+// and keeps the skeleton from mapping it at load: a mapping of the whole
+// table that nothing reads (skel->bss is not used after load).
 template <class Skel>
 Expected<void> use_table(Skel* skel, const TracerConfig& config) {
   using Bss = std::remove_reference_t<decltype(*skel->bss)>;
   static_assert(sizeof(Bss::tracked) == SYSCOUNT_PID_LIMIT);
-  auto table = create_table(skel->maps.bss, offsetof(Bss, tracked), config);
+  static_assert(offsetof(Bss, tracked) + sizeof(Bss::tracked) == sizeof(Bss),
+                "the tracked table must be the .bss's last variable: the map is cut short");
+  const __u32 slots = pid_max();
+  skel->rodata->tgid_slots = slots;
+  auto table = create_table(offsetof(Bss, tracked), slots, config);
   if (!table) return table.error();
   if (int err = bpf_map__reuse_fd(skel->maps.bss, table->get()); err != 0) {
     return SysError::from_errno(-err, "use the tracked-process table");
   }
+  bpf_object_skeleton* skeleton = skel->skeleton;
+  for (int i = 0; i < skeleton->map_cnt; ++i) {
+    if (*skeleton->maps[i].map == skel->maps.bss) skeleton->maps[i].mmaped = nullptr;
+  }
   return Ok{};
+}
+
+// The typed variant's two ways to forget a process (syscount.bpf.c).
+template <class Skel>
+bpf_program* forget_program(Skel* skel, const Wanted& wanted) {
+  if constexpr (std::is_same_v<Skel, syscount_bpf>) {
+    if (!wanted.forget_by_group_dead) return skel->progs.syscount_gone;
+  }
+  return skel->progs.syscount_forget;
 }
 
 template <class Skel>
 void set_autoload(Skel* skel, const Wanted& wanted) {
   bpf_program__set_autoload(skel->progs.syscount_exit, wanted.exit);
   bpf_program__set_autoload(skel->progs.syscount_fork, wanted.fork);
-  bpf_program__set_autoload(skel->progs.syscount_forget, wanted.forget);
+  bpf_program__set_autoload(skel->progs.syscount_forget, false);
+  if constexpr (std::is_same_v<Skel, syscount_bpf>) {
+    bpf_program__set_autoload(skel->progs.syscount_gone, false);
+  }
+  bpf_program__set_autoload(forget_program(skel, wanted), wanted.forget);
   bpf_program__set_autoload(skel->progs.syscount_exec, wanted.exec);
 }
 
@@ -195,9 +250,13 @@ Expected<void> attach_all(Skel* skel, const Wanted& wanted) {
     bpf_link** link;
     bool wanted;
   };
+  bpf_link** forget_link = &skel->links.syscount_forget;
+  if constexpr (std::is_same_v<Skel, syscount_bpf>) {
+    if (!wanted.forget_by_group_dead) forget_link = &skel->links.syscount_gone;
+  }
   const Step steps[] = {
       {skel->progs.syscount_fork, &skel->links.syscount_fork, wanted.fork},
-      {skel->progs.syscount_forget, &skel->links.syscount_forget, wanted.forget},
+      {forget_program(skel, wanted), forget_link, wanted.forget},
       {skel->progs.syscount_exec, &skel->links.syscount_exec, wanted.exec},
       {skel->progs.syscount_exit, &skel->links.syscount_exit, wanted.exit},
       // Last, so the other programs are in place before the first count.
@@ -214,16 +273,16 @@ Expected<void> attach_all(Skel* skel, const Wanted& wanted) {
 }
 
 // The typed variant's kernel facts, from a scan of the kernel BTF rather than
-// libbpf's parse of all of it (typed_load.h); empty for the raw variant, or
-// where the scan cannot be used (libbpf then parses it, as before).
+// libbpf's parse of all of it (typed_load.h): the prefetched ones, or read
+// now; empty for the raw variant, or where the scan cannot be used (libbpf
+// then parses it, as before).
 template <class Skel>
-std::optional<TypedBtf> typed_btf() {
+std::optional<TypedBtf> typed_btf(const TracerConfig& config) {
   if constexpr (!std::is_same_v<Skel, syscount_bpf>) {
     return std::nullopt;
   } else {
     if (!install_typed_loader()) return std::nullopt;
-    auto prepared = TypedBtf::prepare(
-        {"sys_enter", "sys_exit", "sched_process_fork", "sched_process_exit", "sched_process_exec"});
+    auto prepared = config.prefetched ? config.prefetched->take() : scan_typed_facts();
     if (!prepared) return std::nullopt;
     return std::optional<TypedBtf>(std::move(*prepared));
   }
@@ -231,20 +290,17 @@ std::optional<TypedBtf> typed_btf() {
 
 template <class Skel>
 Expected<std::unique_ptr<SyscountTracer::Loaded>> load_variant(const TracerConfig& config) {
-  const std::optional<TypedBtf> kernel_facts = typed_btf<Skel>();  // kept until the load
+  const std::optional<TypedBtf> kernel_facts = typed_btf<Skel>(config);  // kept until the load
   Skel* opened = SkeletonOps<Skel>::open(kernel_facts ? kernel_facts->open_opts() : nullptr);
   if (!opened) return SysError::from_errno(errno, "open the syscount BPF object");
   auto loaded = std::make_unique<LoadedSkeleton<Skel>>(opened);
   Skel* skel = loaded->skel;
   if (auto configured = configure(skel, config); !configured) return configured.error();
-  if constexpr (std::is_same_v<Skel, syscount_bpf>) {
-    // sched_process_exit's group_dead (task, group_dead): the forget
-    // program then needs no pointer walk (syscount.bpf.c).
-    skel->rodata->exit_passes_group_dead =
-        kernel_facts && kernel_facts->tracepoint_args("sched_process_exit").value_or(1) >= 2 ? 1 : 0;
-  }
   if (auto table = use_table(skel, config); !table) return table.error();
-  const Wanted wanted = wanted_programs(config);
+  Wanted wanted = wanted_programs(config);
+  // sched_process_exit's (task, group_dead), when the scan could tell.
+  wanted.forget_by_group_dead =
+      kernel_facts && kernel_facts->tracepoint_args("sched_process_exit").value_or(1) >= 2;
   set_autoload(skel, wanted);
   if (int err = SkeletonOps<Skel>::load(skel); err != 0) {
     return SysError::from_errno(-err, "load the syscount BPF programs");
@@ -269,10 +325,18 @@ Expected<std::unique_ptr<SyscountTracer::Loaded>> load_variant(const TracerConfi
 
 }  // namespace
 
+std::shared_ptr<TypedFactsPrefetch> prefetch_typed_facts() {
+  try {
+    return std::make_shared<TypedFactsPrefetch>();
+  } catch (const std::system_error&) {
+    return nullptr;  // no thread: the tracer scans when it loads
+  }
+}
+
 const std::vector<std::string>& syscount_program_names() {
   static const std::vector<std::string> names = {"syscount_enter", "syscount_exit",
                                                  "syscount_fork", "syscount_forget",
-                                                 "syscount_exec"};
+                                                 "syscount_gone", "syscount_exec"};
   return names;
 }
 

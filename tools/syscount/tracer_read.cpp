@@ -43,26 +43,16 @@ void keep_if_counted(SyscountSample& sample, __u32 slot, const SyscallStat& stat
   if (stat.count || stat.errors || stat.timed) sample.totals[slot_to_nr(slot)] = stat;
 }
 
-// All slots in one batch call (one syscall rather than a thousand, which
-// matters in -a mode, where syscount's own calls are counted too); one call
-// per slot where the kernel has no batch lookup (before 5.6).
+// Every slot's counters are the one value of the map, per CPU: one call.
 Expected<void> read_totals(int fd, int cpus, SyscountSample& sample) {
-  const auto per_slot = static_cast<std::size_t>(cpus);
-  std::vector<__u32> keys(SYSCOUNT_NR_SLOTS);
-  std::vector<syscount_stat> all(SYSCOUNT_NR_SLOTS * per_slot);
-  __u32 count = SYSCOUNT_NR_SLOTS;
-  __u32 out_batch = 0;
-  const int batch =
-      bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), all.data(), &count, nullptr);
-  if ((batch == 0 || errno == ENOENT) && count == SYSCOUNT_NR_SLOTS) {
-    for (__u32 i = 0; i < count; ++i) keep_if_counted(sample, keys[i], sum_cpus(&all[i * per_slot], cpus));
-    return Ok{};
-  }
-  // EPERM is not "no batch lookup": the per-slot reads would fail alike.
-  if (errno == EPERM || errno == EACCES) return read_error("syscall counters");
+  static_assert(sizeof(syscount_totals) == SYSCOUNT_NR_SLOTS * sizeof(syscount_stat));
+  std::vector<syscount_totals> per_cpu(static_cast<std::size_t>(cpus));
+  const __u32 key = 0;
+  if (bpf_map_lookup_elem(fd, &key, per_cpu.data()) != 0) return read_error("syscall counters");
+  std::vector<syscount_stat> slot_per_cpu(per_cpu.size());
   for (__u32 slot = 0; slot < SYSCOUNT_NR_SLOTS; ++slot) {
-    if (bpf_map_lookup_elem(fd, &slot, all.data()) != 0) return read_error("syscall counters");
-    keep_if_counted(sample, slot, sum_cpus(all.data(), cpus));
+    for (std::size_t cpu = 0; cpu < per_cpu.size(); ++cpu) slot_per_cpu[cpu] = per_cpu[cpu].slot[slot];
+    keep_if_counted(sample, slot, sum_cpus(slot_per_cpu.data(), cpus));
   }
   return Ok{};
 }
