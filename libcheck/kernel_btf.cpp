@@ -40,30 +40,43 @@ __u32 load32(const char* bytes) {
   return value;
 }
 
-// Bytes that follow each kind's 12-byte header: fixed + per_member * vlen.
-// A table rather than a switch: the walk over the kernel's 100k+ records is
-// most of the scan.
-struct TrailingBytes {
-  std::array<__u8, 32> fixed{};
-  std::array<__u8, 32> per_member{};
-  std::array<bool, 32> known{};
-};
-constexpr TrailingBytes kTrailing = [] {
-  TrailingBytes t;
-  const auto set = [&t](__u32 kind, __u8 fixed, __u8 per_member) {
-    t.fixed[kind] = fixed;
-    t.per_member[kind] = per_member;
-    t.known[kind] = true;
-  };
-  for (__u32 kind : {kInt, kVar, kDeclTag}) set(kind, 4, 0);
-  for (__u32 kind : {kPtr, kFwd, kTypedef, kVolatile, kConst, kRestrict, kFunc, kFloat, kTypeTag}) {
-    set(kind, 0, 0);
+// Bytes that follow each kind's 12-byte header: fixed + per_member * vlen,
+// all multiples of 4. Two bits per kind (the size in 4-byte units) in one
+// word each, so that the walk's arithmetic from one record to the next stays
+// in registers: with a table in memory, its load was in that chain, and the
+// walk over the kernel's 100k+ records is most of the scan.
+class TrailingBytes {
+ public:
+  constexpr TrailingBytes() {
+    for (__u32 kind : {kInt, kVar, kDeclTag}) set(kind, 4, 0);
+    for (__u32 kind : {kPtr, kFwd, kTypedef, kVolatile, kConst, kRestrict, kFunc, kFloat, kTypeTag}) {
+      set(kind, 0, 0);
+    }
+    set(kArray, 12, 0);
+    for (__u32 kind : {kStruct, kUnion, kDatasec, kEnum64}) set(kind, 0, 12);
+    for (__u32 kind : {kEnum, kFuncProto}) set(kind, 0, 8);
   }
-  set(kArray, 12, 0);
-  for (__u32 kind : {kStruct, kUnion, kDatasec, kEnum64}) set(kind, 0, 12);
-  for (__u32 kind : {kEnum, kFuncProto}) set(kind, 0, 8);
-  return t;
-}();
+  [[nodiscard]] constexpr bool known(__u32 kind) const { return ((known_ >> kind) & 1U) != 0; }
+  [[nodiscard]] constexpr std::uint32_t known_kinds() const { return known_; }
+  [[nodiscard]] constexpr std::size_t of(__u32 kind, __u32 vlen) const {
+    const std::size_t fixed = (fixed_ >> (2 * kind)) & 3U;
+    const std::size_t per_member = (per_member_ >> (2 * kind)) & 3U;
+    return 4 * (fixed + per_member * vlen);
+  }
+
+ private:
+  constexpr void set(__u32 kind, unsigned fixed, unsigned per_member) {
+    fixed_ |= std::uint64_t{fixed / 4} << (2 * kind);
+    per_member_ |= std::uint64_t{per_member / 4} << (2 * kind);
+    known_ |= 1U << kind;
+  }
+  std::uint64_t fixed_ = 0;
+  std::uint64_t per_member_ = 0;
+  std::uint32_t known_ = 0;
+};
+constexpr TrailingBytes kTrailing;
+static_assert(kTrailing.of(kArray, 0) == 12 && kTrailing.of(kStruct, 3) == 36 &&
+              kTrailing.of(kEnum, 2) == 16 && kTrailing.of(kInt, 7) == 4 && !kTrailing.known(0));
 
 // A byte range of the file, handed out record by record: from a mapping of
 // the whole file where the kernel allows it (6.16+ maps its BTF; no copy at
@@ -211,20 +224,33 @@ class WantedNames {
 // the members of a wanted struct).
 class MappedNames {
  public:
-  MappedNames(const char* strings, std::size_t length, const WantedNames& wanted)
-      : strings_(strings), length_(length), wanted_(wanted) {}
+  MappedNames(const char* strings, std::size_t length, const WantedNames& wanted,
+              const std::set<std::string, std::less<>>& names)
+      : strings_(strings), length_(length), wanted_(wanted) {
+    for (const auto& name : names) {
+      if (name.size() >= 2) prefixes_.set(prefix(name.data()));
+    }
+  }
   [[nodiscard]] const std::string* at(__u32 offset) const {
-    if (offset >= length_) return nullptr;
+    // The section ends in a NUL (checked before), so two bytes can be read
+    // wherever a name starts before its last byte.
+    if (offset + 1 >= length_) return nullptr;
     const char* text = strings_ + offset;
+    if (!prefixes_.test(prefix(text))) return nullptr;  // almost every name: one bit test
     const std::size_t length = ::strnlen(text, length_ - offset);
     if (length == length_ - offset) return nullptr;  // no NUL before the section's end
     return wanted_.find(text, length);
   }
 
  private:
+  static std::size_t prefix(const char* text) {
+    return static_cast<std::size_t>(static_cast<unsigned char>(text[0])) * 256 +
+           static_cast<unsigned char>(text[1]);
+  }
   const char* strings_;
   std::size_t length_;
   const WantedNames& wanted_;
+  std::bitset<256 * 256> prefixes_;  // the wanted names' first two bytes
 };
 
 // Names by string-section offset, for a file read in a window (types come
@@ -317,6 +343,8 @@ class TypedefChains {
   void start(const std::string& name, __u32 target, __u32 current_id) { link(&name, target, current_id); }
   // One compare for every id the walk meets that is not followed.
   [[nodiscard]] bool follows(__u32 id) const { return !pending_.empty() && pending_.begin()->first == id; }
+  // The next id the walk must stop at (none: the largest id, never reached).
+  [[nodiscard]] __u32 next() const { return pending_.empty() ? ~__u32{0} : pending_.begin()->first; }
   void reached(__u32 id, __u32 kind, __u32 vlen, __u32 target) {
     while (follows(id)) {
       const std::string* name = pending_.begin()->second;
@@ -392,30 +420,40 @@ class TypeWalk {
   // One pass over the records. The first looks at names; another only
   // follows typedef chains, and stops once none is left.
   Expected<void> walk(WindowReader types, bool first) {
+    // The kinds the loop stops at: those whose names may matter (first
+    // walk only), and those it does not know (an error).
+    const __u32 stop_kinds = (first ? (1U << kTypedef) | (1U << kStruct) : 0U) | ~kTrailing.known_kinds();
     __u32 id = 1;
     while (types.need(kTypeHeader)) {
-      // Every whole record in the window, with no call per record.
+      // Every whole record in the window. The loop itself only finds the
+      // next record to look at (a kind above, or the next id a typedef
+      // chain leads to), with every value it needs in registers; looking
+      // is out of line.
       const char* bytes = types.data();
       const std::size_t available = types.available();
       std::size_t at = 0;
       std::size_t record_size = kTypeHeader;
+      __u32 next_followed = chains_.next();
       while (at + kTypeHeader <= available) {
         const char* record = bytes + at;
         const __u32 info = load32(record + 4);
         const __u32 kind = (info >> 24) & 0x1f;
         const __u32 vlen = info & 0xffff;
-        if (!kTrailing.known[kind]) {
-          return SysError::plain("the kernel BTF has type kind " + std::to_string(kind) +
-                                 ", which this version of bpfready does not know");
-        }
-        record_size = kTypeHeader + kTrailing.fixed[kind] + std::size_t{kTrailing.per_member[kind]} * vlen;
+        record_size = kTypeHeader + kTrailing.of(kind, vlen);
         if (at + record_size > available) break;
-        if (first && (kind == kTypedef || kind == kStruct)) {
-          if (const std::string* name = names_.at(load32(record)); name != nullptr) {
-            named(*name, id, kind, vlen, record);
+        if (((stop_kinds >> kind) & 1U) != 0 || id == next_followed) [[unlikely]] {
+          if (!kTrailing.known(kind)) {
+            return SysError::plain("the kernel BTF has type kind " + std::to_string(kind) +
+                                   ", which this version of bpfready does not know");
           }
+          look_at(record, id, kind, vlen, first);
+          // Everything asked for is found: the rest of the file cannot
+          // change the answer (the first complete struct of a name, and
+          // the first typedef, are the ones kept). The tracepoints and
+          // task_struct come early in the kernel's BTF: this skips most of it.
+          if (complete()) return {};
+          next_followed = chains_.next();
         }
-        if (chains_.follows(id)) chains_.reached(id, kind, vlen, load32(record + 8));
         at += record_size;
         ++id;
       }
@@ -427,6 +465,21 @@ class TypeWalk {
     if (types.error() != 0) return SysError::from_errno(types.error(), "read the kernel BTF");
     if (!types.done()) return SysError::plain("the kernel BTF's type section ends inside a type");
     return {};
+  }
+
+  [[nodiscard]] bool complete() const {
+    return facts_.typedef_ids.size() == typedefs_.size() &&
+           facts_.structs.size() == query_.struct_members.size() && chains_.done() &&
+           !chains_.need_another_walk();
+  }
+
+  [[gnu::noinline]] void look_at(const char* record, __u32 id, __u32 kind, __u32 vlen, bool first) {
+    if (first && (kind == kTypedef || kind == kStruct)) {
+      if (const std::string* name = names_.at(load32(record)); name != nullptr) {
+        named(*name, id, kind, vlen, record);
+      }
+    }
+    if (chains_.follows(id)) chains_.reached(id, kind, vlen, load32(record + 8));
   }
 
   void named(const std::string& name, __u32 id, __u32 kind, __u32 vlen, const char* record) {
@@ -495,7 +548,7 @@ Expected<KernelBtfFacts> scan_kernel_btf(int fd, const KernelBtfQuery& query, Bt
         return SysError::plain("the kernel BTF's string section does not end in a NUL");
       }
       // Random access: names are read where a record points, no string pass.
-      const MappedNames names(strings, sections->strings_len, shapes);
+      const MappedNames names(strings, sections->strings_len, shapes, wanted);
       const auto types = [&] { return mapping.reader(sections->types, sections->types_len); };
       return TypeWalk<MappedNames>(query, names).run(types(), types);
     }

@@ -185,7 +185,7 @@ Snapshot collect_snapshot(const SystemRoot& root, const CollectOptions& options)
     const auto text = read_noting(root, snap, sysctl_path(key), kValueFileMaxBytes);
     snap.sysctls[key] = text ? parse_sysctl_int(*text) : std::nullopt;
   }
-  read_persisted_sysctls(root, snap);
+  if (options.read_persisted_sysctls) read_persisted_sysctls(root, snap);
 
   if (auto status = read_noting(root, snap, "/proc/self/status")) snap.creds = parse_proc_status(*status);
   if (auto limits = read_noting(root, snap, "/proc/self/limits")) snap.memlock_limit_bytes = parse_memlock(*limits);

@@ -106,6 +106,9 @@ struct CollectOptions {
   // a caller wanting only a quick verdict can skip; its options are then
   // unknown, never assumed off.
   bool read_kernel_config = true;
+  // The sysctl.d files (persisted_sysctls), which only ebpf_diag's
+  // sysctl.persisted check reads; syscount's pre-flight skips them.
+  bool read_persisted_sysctls = true;
   ProbeParking* parking = nullptr;  // see ProbeOptions::parking
 };
 

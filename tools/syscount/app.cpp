@@ -122,6 +122,7 @@ Expected<void> check_can_trace(RunState& run) {
   // Without the kernel config first (decompressing it is most of the
   // pre-flight's time); read only to explain a refusal precisely.
   collect.read_kernel_config = false;
+  collect.read_persisted_sysctls = false;  // they decide nothing here
   Snapshot snapshot = collect_snapshot(SystemRoot("/"), collect);
   auto flavour = decide_flavour(snapshot, subject_from_snapshot(snapshot), collect.binary_path,
                                 run.options.flavour);

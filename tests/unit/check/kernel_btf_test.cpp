@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -226,6 +227,37 @@ TEST_P(KernelBtf, UnterminatedStringSectionIsRefused) {
   const auto facts = scan_kernel_btf(file.get(), task_query(), GetParam());
   ASSERT_FALSE(facts);
   EXPECT_NE(facts.error().message.find("NUL"), std::string::npos) << facts.error().message;
+}
+
+// Once every typedef and struct asked for is found, the rest of the file is
+// not read (in the kernel's BTF they come early): what follows them, even a
+// kind this scanner does not know, changes nothing; a second struct of a
+// name found complete is not taken either.
+TEST_P(KernelBtf, StopsOnceEverythingAskedForIsFound) {
+  auto b = new_btf();
+  const int int_id = btf__add_int(b.get(), "int", 4, BTF_INT_SIGNED);
+  const int tracepoint = add_task_and_tracepoint(b.get());
+  ASSERT_GT(btf__add_struct(b.get(), "task_struct", 8), 0);  // a later one, other offsets
+  ASSERT_EQ(btf__add_field(b.get(), "pid", int_id, 0, 0), 0);
+  ASSERT_EQ(btf__add_field(b.get(), "tgid", int_id, 32, 0), 0);
+  ASSERT_GT(btf__add_const(b.get(), int_id), 0);  // becomes a kind no kernel has
+  std::string bytes = raw_bytes(b.get());
+  const std::size_t hdr_len = 24;
+  __u32 type_len = 0;
+  std::memcpy(&type_len, bytes.data() + 12, sizeof type_len);
+  // The last type is the 12-byte const: its info word's kind bits.
+  bytes[hdr_len + type_len - 12 + 4 + 3] = static_cast<char>(31);
+  const Fd file = bytes_file(bytes);
+  KernelBtfQuery query;
+  query.typedefs = {"btf_trace_sys_enter"};
+  query.struct_members["task_struct"] = {"pid", "tgid"};
+  const auto facts = scan_kernel_btf(file.get(), query, GetParam());
+  ASSERT_TRUE(facts) << facts.error().message;
+  EXPECT_EQ(facts->typedef_ids.at("btf_trace_sys_enter"), static_cast<__u32>(tracepoint));
+  EXPECT_EQ(facts->structs.at("task_struct").member_bits.at("tgid"), 96U);  // the first one
+  // Asked for something absent, it reads on and meets the unknown kind.
+  query.typedefs.emplace_back("btf_trace_absent");
+  EXPECT_FALSE(scan_kernel_btf(file.get(), query, GetParam()));
 }
 
 INSTANTIATE_TEST_SUITE_P(BothPaths, KernelBtf,
