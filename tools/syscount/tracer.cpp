@@ -9,10 +9,8 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
-#include <future>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <type_traits>
 
 #include "libcheck/common/fd.h"
@@ -30,23 +28,8 @@ namespace {
 // The typed programs' tracepoints, and their kernel facts (the per-call
 // programs are untyped: bpf/syscount.bpf.c).
 Expected<TypedBtf> scan_typed_facts() {
-  return TypedBtf::prepare(
-      {"sched_process_fork", "sched_process_exit"});
+  return TypedBtf::prepare({"sched_process_fork", "sched_process_exit"});
 }
-
-}  // namespace
-
-class TypedFactsPrefetch {
- public:
-  TypedFactsPrefetch() : facts_(std::async(std::launch::async, scan_typed_facts)) {}
-  // The facts, once (a second call scans again).
-  Expected<TypedBtf> take() { return facts_.valid() ? facts_.get() : scan_typed_facts(); }
-
- private:
-  std::future<Expected<TypedBtf>> facts_;
-};
-
-namespace {
 
 // Thread and process ids stay below pid_max (unless it is raised while
 // syscount runs); the per-thread slots and the tracked table are sized to it.
@@ -273,16 +256,15 @@ Expected<void> attach_all(Skel* skel, const Wanted& wanted) {
 }
 
 // The typed variant's kernel facts, from a scan of the kernel BTF rather than
-// libbpf's parse of all of it (typed_load.h): the prefetched ones, or read
-// now; empty for the raw variant, or where the scan cannot be used (libbpf
-// then parses it, as before).
+// libbpf's parse of all of it (typed_load.h); empty for the raw variant, or
+// where the scan cannot be used (libbpf then parses it, as before).
 template <class Skel>
-std::optional<TypedBtf> typed_btf(const TracerConfig& config) {
+std::optional<TypedBtf> typed_btf() {
   if constexpr (!std::is_same_v<Skel, syscount_bpf>) {
     return std::nullopt;
   } else {
     if (!install_typed_loader()) return std::nullopt;
-    auto prepared = config.prefetched ? config.prefetched->take() : scan_typed_facts();
+    auto prepared = scan_typed_facts();
     if (!prepared) return std::nullopt;
     return std::optional<TypedBtf>(std::move(*prepared));
   }
@@ -290,7 +272,7 @@ std::optional<TypedBtf> typed_btf(const TracerConfig& config) {
 
 template <class Skel>
 Expected<std::unique_ptr<SyscountTracer::Loaded>> load_variant(const TracerConfig& config) {
-  const std::optional<TypedBtf> kernel_facts = typed_btf<Skel>(config);  // kept until the load
+  const std::optional<TypedBtf> kernel_facts = typed_btf<Skel>();  // kept until the load
   Skel* opened = SkeletonOps<Skel>::open(kernel_facts ? kernel_facts->open_opts() : nullptr);
   if (!opened) return SysError::from_errno(errno, "open the syscount BPF object");
   auto loaded = std::make_unique<LoadedSkeleton<Skel>>(opened);
@@ -324,14 +306,6 @@ Expected<std::unique_ptr<SyscountTracer::Loaded>> load_variant(const TracerConfi
 }
 
 }  // namespace
-
-std::shared_ptr<TypedFactsPrefetch> prefetch_typed_facts() {
-  try {
-    return std::make_shared<TypedFactsPrefetch>();
-  } catch (const std::system_error&) {
-    return nullptr;  // no thread: the tracer scans when it loads
-  }
-}
 
 const std::vector<std::string>& syscount_program_names() {
   static const std::vector<std::string> names = {"syscount_enter", "syscount_exit",

@@ -21,14 +21,6 @@ struct bpf_prog_info;
 
 namespace bpfready {
 
-// The kernel facts the typed programs need (libcheck/typed_load.h), read in
-// a thread of their own, so that the scan of the kernel BTF (about a
-// millisecond) overlaps the pre-flight and the command's start. Start it
-// as early as a run knows the typed programs may be used; the tracer reads
-// the facts itself when none was started.
-class TypedFactsPrefetch;
-std::shared_ptr<TypedFactsPrefetch> prefetch_typed_facts();
-
 // A process to count from the start, with the children it forks.
 struct TrackedTarget {
   pid_t tgid = 0;
@@ -51,8 +43,6 @@ struct TracerConfig {
   // Written into the programs' table before they are loaded, so this works
   // where the table cannot be memory-mapped (before 5.5) as well.
   std::vector<TrackedTarget> targets;
-  // The typed variant's kernel facts, when prefetched.
-  std::shared_ptr<TypedFactsPrefetch> prefetched;
 };
 
 // The names of the BPF programs syscount loads (the same in both variants),
