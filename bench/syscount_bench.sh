@@ -7,17 +7,20 @@
 # syscall costs a microsecond; and the start-up cost against strace
 # (bench/syscount_startup.sh). Prints figures; asserts nothing.
 #
-# usage (root): bench/syscount_bench.sh [BUILD_DIR] [N] [RUNS]
+# usage (root): bench/syscount_bench.sh [BUILD_DIR] [N] [RUNS] [BASELINE]
 #   BUILD_DIR  a configured and built tree (default: build-sc next to this script)
 #   N          getppid calls per run (default 5000000; strace gets N/50)
 #   RUNS       rounds; each round runs every configuration once, and the
 #              fastest run of each counts (default 5)
+#   BASELINE   optional: an older syscount binary, measured in the same
+#              rounds (default and -L rows), for an A/B of a change
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-$here/../build-sc}" && pwd)
 n=${2:-5000000}
 runs=${3:-5}
+baseline=${4:-}
 # The loop runs on the last CPU, away from where most housekeeping lands.
 cpu=$(( $(nproc) - 1 ))
 strace_n=$((n / 50))
@@ -30,7 +33,7 @@ floor=$build/bench/syscount_floor.bpf.o
 attach=$build/bench/syscount_attach
 stats_hold=$build/bench/bpf_stats_hold
 libbpf_syscount=/usr/sbin/syscount
-for tool in "$syscount" "$maker" "$attach" "$stats_hold" "$libbpf_syscount"; do
+for tool in "$syscount" "$maker" "$attach" "$stats_hold" "$libbpf_syscount" ${baseline:+"$baseline"}; do
   [[ -x $tool ]] || { echo "missing $tool: build the tree first" >&2; exit 2; }
 done
 [[ -f $floor ]] || { echo "missing $floor: build the tree first" >&2; exit 2; }
@@ -171,14 +174,15 @@ release_loop() {
   wait "$loop_pid" || true
   grep -E '^[0-9]+(\.[0-9]+)?$' "$work/loop.out" | tail -n 1
 }
-# sc_row ROW PROG... -- SYSCOUNT_OPTION...
+# sc_row ROW PROG... -- SYSCOUNT_OPTION... (with SC, the binary, default
+# the tree's)
 sc_row() {
   local row=$1; shift
   local -a names=()
   while [[ $1 != -- ]]; do names+=("$1"); shift; done; shift
   waiting_loop
   remember_programs
-  "$syscount" "$@" -o /dev/null -p "$loop_pid" > "$work/sc.out" 2>&1 &
+  "${SC:-$syscount}" "$@" -o /dev/null -p "$loop_pid" > "$work/sc.out" 2>&1 &
   local sc=$! enter="" t
   for ((t = 0; t < 200; t++)); do
     enter=$(new_ids syscount_enter)
@@ -237,6 +241,10 @@ for ((round = 0; round < runs; round++)); do
   sc_row sc_latency syscount_enter syscount_exit -- --latency
   sc_row sc_both syscount_enter syscount_exit -- --errors --latency --by-thread
   # The fallback for kernels without typed tracepoints, forced here.
+  if [[ -n $baseline ]]; then
+    SC=$baseline sc_row base_sc syscount_enter --
+    SC=$baseline sc_row base_sc_latency syscount_enter syscount_exit -- --latency
+  fi
   sc_row sc_raw syscount_enter syscount_exit -- --flavour raw_tp
   sc_row sc_raw_latency syscount_enter syscount_exit -- --flavour raw_tp --latency
 
@@ -257,6 +265,10 @@ row sc "syscount (default)" "${best[sc]}"
 row sc_errors "syscount --errors" "${best[sc_errors]}"
 row sc_latency "syscount -L (--latency)" "${best[sc_latency]}"
 row sc_both "syscount --errors --latency --by-thread" "${best[sc_both]}"
+if [[ -n $baseline ]]; then
+  row base_sc "baseline syscount (default)" "${best[base_sc]}"
+  row base_sc_latency "baseline syscount --latency" "${best[base_sc_latency]}"
+fi
 row sc_raw "syscount --flavour raw_tp (the fallback)" "${best[sc_raw]}"
 row sc_raw_latency "syscount --flavour raw_tp --latency" "${best[sc_raw_latency]}"
 row lt "libbpf-tools syscount" "${best[lt]}"
@@ -278,13 +290,22 @@ echo "  syscount -L        / syscount -L   : $(ratio "${added[sc_latency]}" "${a
 echo "  syscount default   - floor         : $(minus "${added[sc]}" "${added[floor]}") ns   (goal within 10 ns)"
 echo "  syscount -L        - timing floor  : $(minus "${added[sc_latency]}" "${added[floor_latency]}") ns"
 echo "  unrelated process  - floor         : $(minus "${added[unrelated]}" "${added[floor]}") ns"
+if [[ -n $baseline ]]; then
+  echo "  syscount default   - baseline      : $(minus "${added[sc]}" "${added[base_sc]}") ns   (baseline: $baseline)"
+  echo "  syscount -L        - baseline -L   : $(minus "${added[sc_latency]}" "${added[base_sc_latency]}") ns   (goal within 10 ns)"
+fi
 echo "ratios from the kernel's statistics (ns per run of the programs):"
 echo "  syscount_enter (default) / libbpf-tools sys_enter : $(ratio "$(per_run sc syscount_enter)" "$(per_run lt sys_enter)")   (goal <= 0.5; n/a: it did not run)"
+echo "  syscount_enter (default) / libbpf-tools sys_enter where it runs (-L): $(ratio "$(per_run sc syscount_enter)" "$(per_run lt_latency sys_enter)")"
 echo "  syscount_enter (default) / libbpf-tools enter+exit: $(ratio "$(per_run sc syscount_enter)" "$(sum "$(per_run lt sys_enter)" "$(per_run lt sys_exit)")")   (what each counts with)"
 echo "  syscount --errors enter+exit / libbpf-tools enter+exit: $(ratio "$(sum "$(per_run sc_errors syscount_enter)" "$(per_run sc_errors syscount_exit)")" "$(sum "$(per_run lt sys_enter)" "$(per_run lt sys_exit)")")"
 echo "  syscount -L enter+exit / libbpf-tools -L enter+exit: $(ratio "$(sum "$(per_run sc_latency syscount_enter)" "$(per_run sc_latency syscount_exit)")" "$(sum "$(per_run lt_latency sys_enter)" "$(per_run lt_latency sys_exit)")")"
 echo "  syscount -L enter+exit / timing floor enter+exit : $(ratio "$(sum "$(per_run sc_latency syscount_enter)" "$(per_run sc_latency syscount_exit)")" "$(sum "$(per_run floor_latency floor_lat_enter)" "$(per_run floor_latency floor_lat_exit)")")"
 echo "  syscount_enter (default) / empty program          : $(ratio "$(per_run sc syscount_enter)" "$(per_run floor syscount_floor)")"
+echo "  syscount_enter (default) - empty program          : $(minus "$(per_run sc syscount_enter)" "$(per_run floor syscount_floor)") ns per run"
+if [[ -n $baseline ]]; then
+  echo "  syscount -L enter+exit - baseline -L enter+exit   : $(minus "$(sum "$(per_run sc_latency syscount_enter)" "$(per_run sc_latency syscount_exit)")" "$(sum "$(per_run base_sc_latency syscount_enter)" "$(per_run base_sc_latency syscount_exit)")") ns per call"
+fi
 
 echo
 "$here/syscount_startup.sh" "$build" 10

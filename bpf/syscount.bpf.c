@@ -9,8 +9,8 @@
  * The per-call programs are untyped raw tracepoints (raw_tp/): they need
  * nothing from the kernel's BTF, so their load costs no search of it, and
  * they learn who calls from bpf_get_current_pid_tgid(), one helper call,
- * as the typed bpf_get_current_task_btf() is (the kernels measured, 6.1 to
- * 6.18, do not inline either on x86-64). Following processes needs the
+ * as the typed bpf_get_current_task_btf() is (6.18 inlines neither on
+ * x86-64: its translated program shows the call). Following processes needs the
  * child's ids, which only a typed tracepoint (tp_btf/) gives without a
  * probe read: the fork and, where the kernel does not say group_dead, the
  * exit hooks are typed. Both kinds need CAP_BPF + CAP_PERFMON and never

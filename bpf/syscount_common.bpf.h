@@ -238,9 +238,16 @@ static __always_inline __u32 comm_id(__u64 pid_tgid)
 	return breakdown == SYSCOUNT_BREAKDOWN_THREAD ? (__u32)pid_tgid : (__u32)(pid_tgid >> 32);
 }
 
+/* The breakdown's and the errno counts' helpers below are subprograms
+ * (__noinline), not inlined: each has its own stack frame for its keys and
+ * values. Inlined, they made the frame of every program deeper than 64
+ * bytes, the depth from which the kernel (6.13+) runs a tracing program on
+ * a private per-CPU stack, which costs each run a few instructions more,
+ * also in the modes that never reach them. */
+
 /* FLAGS: BPF_NOEXIST for a task's first call (a name already there is kept),
  * BPF_ANY after an exec (the new image's name replaces it). */
-static __always_inline void remember_comm(__u32 id, __u64 flags)
+static __noinline void remember_comm(__u32 id, __u64 flags)
 {
 	struct syscount_comm comm = {};
 
@@ -252,7 +259,7 @@ static __always_inline void remember_comm(__u32 id, __u64 flags)
 
 /* Counts one call in the breakdown; false when it could not (map full,
  * counted as a drop): the caller then counts it in the totals. */
-static __always_inline bool count_by_task(__u64 pid_tgid, __u32 slot)
+static __noinline bool count_by_task(__u64 pid_tgid, __u32 slot)
 {
 	struct syscount_key key;
 	struct syscount_stat *stat;
@@ -327,26 +334,37 @@ static __always_inline void count_entry(__u64 pid_tgid, long nr)
 
 /* Adds a returned call's failure and time to its counters: where its entry
  * was counted (the breakdown, when it has the call's key), else the totals. */
-static __always_inline void count_exit(__u64 pid_tgid, __u32 slot, bool failed, bool timed,
-				       __u64 elapsed)
+static __always_inline void add_exit(struct syscount_stat *stat, bool failed, bool timed, __u64 elapsed)
 {
-	struct syscount_stat *stat = 0;
-
-	if (breakdown != SYSCOUNT_BREAKDOWN_NONE) {
-		struct syscount_key key;
-
-		fill_key(&key, pid_tgid, slot);
-		stat = bpf_map_lookup_elem(&by_task, &key);
-	}
-	if (!stat) {
-		struct syscount_totals *all = this_cpu_totals();
-		if (!all)
-			return;
-		stat = total_in(all, slot);
-	}
 	stat->errors += failed;
 	stat->total_ns += elapsed;
 	stat->timed += timed;
+}
+
+/* The breakdown's part of count_exit; false when the breakdown does not
+ * have the call's key (its entry went to the totals). */
+static __noinline bool add_exit_by_task(__u64 pid_tgid, __u32 slot, bool failed, bool timed,
+					__u64 elapsed)
+{
+	struct syscount_key key;
+
+	fill_key(&key, pid_tgid, slot);
+	struct syscount_stat *stat = bpf_map_lookup_elem(&by_task, &key);
+	if (!stat)
+		return false;
+	add_exit(stat, failed, timed, elapsed);
+	return true;
+}
+
+static __always_inline void count_exit(__u64 pid_tgid, __u32 slot, bool failed, bool timed,
+				       __u64 elapsed)
+{
+	if (breakdown != SYSCOUNT_BREAKDOWN_NONE &&
+	    add_exit_by_task(pid_tgid, slot, failed, timed, elapsed))
+		return;
+	struct syscount_totals *all = this_cpu_totals();
+	if (all)
+		add_exit(total_in(all, slot), failed, timed, elapsed);
 }
 
 /* The histogram bucket of a call that took NS nanoseconds (see
@@ -386,7 +404,7 @@ static __always_inline void record_latency(__u32 slot, __u64 ns)
 		hist->max = ns;
 }
 
-static __always_inline void count_errno(__u32 slot, __u32 err)
+static __noinline void count_errno(__u32 slot, __u32 err)
 {
 	struct syscount_errno_key key = { .slot = slot, .err = err };
 	__u64 *value = bpf_map_lookup_elem(&errnos, &key);

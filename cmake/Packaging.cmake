@@ -69,7 +69,8 @@ set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "checks and sets up a host for eBPF profil
 # The long description: CPack reads this file and puts the summary above it.
 set(CPACK_PACKAGE_DESCRIPTION_FILE ${BPFREADY_DEBIAN_DIR}/description)
 # Depends: the shared libraries' packages from dpkg-shlibdeps (libbpf1,
-# libcap2, libmount1, zlib1g, libc6, libstdc++6, libgcc-s1), plus what the
+# libcap2, libmount1, zlib1g, libc6; libstdc++6 and libgcc-s1 only with
+# BPFREADY_STATIC_LIBSTDCXX=OFF), plus what the
 # hooks and tracefs-setup run: debconf for the question, passwd for
 # groupadd/gpasswd/groupdel.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

@@ -79,8 +79,8 @@ static_assert(kTrailing.of(kArray, 0) == 12 && kTrailing.of(kStruct, 3) == 36 &&
               kTrailing.of(kEnum, 2) == 16 && kTrailing.of(kInt, 7) == 4 && !kTrailing.known(0));
 
 // A byte range of the file, handed out record by record: from a mapping of
-// the whole file where the kernel allows it (6.16+ maps its BTF; no copy at
-// all), else through a window of preads.
+// the whole file where the kernel allows it (6.18 maps its BTF, 6.12 does
+// not; no copy at all), else through a window of preads.
 class WindowReader {
  public:
   WindowReader(int fd, off_t start, std::size_t length)
@@ -175,7 +175,7 @@ class Mapping {
       return;  // the reads then report the file as short
     }
     void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (mapped == MAP_FAILED) return;  // before 6.16: not mappable
+    if (mapped == MAP_FAILED) return;  // older kernels: not mappable
     bytes_ = static_cast<const char*>(mapped);
     size_ = size;
   }

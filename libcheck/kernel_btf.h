@@ -6,8 +6,9 @@
 // Why not libbpf: libbpf parses all of it (5+ MiB on a distribution kernel,
 // copied twice, 100k+ types indexed), which was most of syscount's start-up
 // time and of ebpf_diag's peak memory. This maps the file where the kernel
-// allows it (6.16+), else reads it once through a 64 KiB window, and keeps
-// only what was asked for.
+// allows it (6.18 does), else reads it through a 64 KiB window, keeps only
+// what was asked for, and stops once it has all of it (tracepoint typedefs
+// and task_struct come early in the kernel's BTF).
 #pragma once
 
 #include <linux/types.h>
@@ -47,7 +48,7 @@ enum class BtfAccess { map_or_read, read_only };
 
 // Scans the raw BTF readable from FD (a file in BTF's raw format, as
 // /sys/kernel/btf/vmlinux is). A typedef or struct that is absent is simply
-// not in the result; a struct found without one of the members asked for,
+// not in the result (finding that out reads the whole file); a struct found without one of the members asked for,
 // or with it as a bitfield, is an error, as is a file that is not BTF or
 // holds a kind this scanner does not know (the caller then falls back to
 // libbpf's own parsing).
