@@ -250,7 +250,7 @@ class MappedNames {
   const char* strings_;
   std::size_t length_;
   const WantedNames& wanted_;
-  std::bitset<256 * 256> prefixes_;  // the wanted names' first two bytes
+  std::bitset<std::size_t{256} * 256> prefixes_;  // the wanted names' first two bytes
 };
 
 // Names by string-section offset, for a file read in a window (types come
