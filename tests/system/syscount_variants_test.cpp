@@ -2,6 +2,7 @@
 // exactly (the typed tp_btf programs and the untyped raw_tp fallback, which
 // learns about tasks differently), the drop counters that must stay zero,
 // and the switch that picks a variant.
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -198,6 +199,59 @@ TEST_P(SyscountVariants, AChildBeyondTheTableIsCountedAsNotFollowed) {
   EXPECT_EQ(doc["dropped"]["children"], 1) << traced.out();
   EXPECT_LT(counts_from_json(doc)["getppid"].count, 500u) << "the child beyond the table was counted";
   EXPECT_GT(counts_from_json(doc)["read"].count, 0u) << "the shell itself was not counted";
+}
+
+// getppid calls of a -p process that, once syscount tracks it, runs the
+// maker (its child) with CALLS calls.
+std::uint64_t getppid_of_followed_process(int calls) {
+  int to_target[2];
+  if (pipe(to_target) != 0) return 0;
+  const std::string script = "read line; " + maker_path() + " loop " + std::to_string(calls);
+  const pid_t target = fork();
+  if (target == 0) {
+    dup2(to_target[0], 0);
+    close(to_target[1]);
+    dup2(open("/dev/null", O_WRONLY), 1);
+    execl("/bin/sh", "sh", "-c", script.c_str(), nullptr);
+    _exit(126);
+  }
+  close(to_target[0]);
+  const std::string report = temp_path(".json");
+  run(syscount_argv({"--json", "-o", report, "-p", std::to_string(target)}), true, {},
+      [&](pid_t syscount) {
+        EXPECT_TRUE(wait_for_tracking(syscount));
+        (void)!write(to_target[1], "go\n", 3);
+        close(to_target[1]);
+      });
+  waitpid(target, nullptr, 0);
+  auto doc = nlohmann::json::parse(slurp(report), nullptr, false);
+  std::remove(report.c_str());
+  return doc.is_object() ? counts_from_json(doc)["getppid"].count : 0;
+}
+
+// With systemd's pid_max the table is 4 MiB, which the default variant makes
+// in a thread beside the pre-flight (tracer.h): a command with children,
+// in every mode, and a -p process with a child are counted exactly as with
+// a small table.
+TEST_P(SyscountVariants, ALargeTableCountsTheSame) {
+  PidMaxForTest restore;
+  const std::vector<std::string> command = {
+      "/bin/sh", "-c",
+      maker_path() + " loop 300 > /dev/null; " + maker_path() + " loop 200 > /dev/null"};
+  for (const auto& options : kModes) {
+    std::uint64_t counted[2] = {0, 0};
+    for (int large = 0; large < 2; ++large) {
+      ASSERT_TRUE(PidMaxForTest::set(large ? 4194304 : 32768));
+      RunResult result;
+      auto doc = json_report(options, command, &result);
+      ASSERT_TRUE(doc.is_object()) << shown(options) << result.err;
+      EXPECT_EQ(doc["dropped"]["children"], 0) << shown(options);
+      counted[large] = counts_from_json(doc)["getppid"].count;
+    }
+    EXPECT_GE(counted[0], 500u) << shown(options);
+    EXPECT_EQ(counted[1], counted[0]) << shown(options);
+  }
+  EXPECT_EQ(getppid_of_followed_process(70), 70u);
 }
 
 // Makes bpf(BPF_MAP_LOOKUP_ELEM) and bpf(BPF_MAP_LOOKUP_BATCH) fail with

@@ -9,9 +9,12 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
+#include <future>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <type_traits>
+#include <utility>
 
 #include "libcheck/common/fd.h"
 #include "libcheck/common/libbpf_log.h"
@@ -135,15 +138,51 @@ Expected<void> configure(Skel* skel, const TracerConfig& config) {
 }
 
 // The .bss map (the tracked-TGID table, the .bss's last variable), created
-// here rather than by libbpf, at its real size: offset bytes of other
+// here rather than by libbpf, at its real size: OFFSET bytes of other
 // variables, then one byte per TGID below SLOTS (pid_max), where libbpf
 // would make it as large as the object declares it (4 MiB, for the largest
-// pid_max). A new array map is already zero; only the targets' bytes are
-// written, each through a mapping of the one page that holds it (5.5+), or
-// before that through one update of the whole value. The program reads the
-// table as a global variable, as before: one load.
-Expected<Fd> create_table(std::size_t offset, __u32 slots, const TracerConfig& config) {
+// pid_max). Memory-mapped where the kernel can (5.5+); a new array map is
+// already zero.
+Expected<Fd> create_table(std::size_t offset, __u32 slots) {
   const auto size = static_cast<__u32>(offset + slots);
+  LIBBPF_OPTS(bpf_map_create_opts, mmapable, .map_flags = BPF_F_MMAPABLE);
+  Fd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "syscount.bss", sizeof(__u32), size, 1, &mmapable));
+  if (fd.valid()) return fd;
+  // Before 5.5: no memory-mapped arrays.
+  fd = Fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "syscount.bss", sizeof(__u32), size, 1, nullptr));
+  if (!fd.valid()) return SysError::from_errno(errno, "create the tracked-process table");
+  return fd;
+}
+
+}  // namespace
+
+class TablePrefetch {
+ public:
+  TablePrefetch(std::size_t offset, __u32 slots)
+      : offset_(offset), slots_(slots),
+        table_(std::async(std::launch::async, [offset, slots] { return create_table(offset, slots); })) {}
+  // The table, if it was made for OFFSET and SLOTS (pid_max unchanged since);
+  // nullopt otherwise, and the caller makes its own.
+  std::optional<Expected<Fd>> take(std::size_t offset, __u32 slots) {
+    if (!table_.valid()) return std::nullopt;
+    Expected<Fd> made = table_.get();
+    if (offset != offset_ || slots != slots_) return std::nullopt;
+    return made;
+  }
+
+ private:
+  std::size_t offset_;
+  __u32 slots_;
+  std::future<Expected<Fd>> table_;
+};
+
+namespace {
+
+// Writes the targets' bytes into TABLE (made by create_table): each through
+// a mapping of the one page that holds it, or, where the map cannot be
+// mapped (before 5.5), through one update of the whole value. The program
+// reads the table as a global variable: one load.
+Expected<void> write_targets(int table, std::size_t offset, __u32 slots, const TracerConfig& config) {
   for (const auto& target : config.targets) {
     if (target.tgid <= 0 || static_cast<__u32>(target.tgid) >= slots) {
       return SysError::plain("PID " + std::to_string(target.tgid) + " is out of range (pid_max " +
@@ -153,33 +192,30 @@ Expected<Fd> create_table(std::size_t offset, __u32 slots, const TracerConfig& c
   const auto state = [](const TrackedTarget& target) -> __u8 {
     return target.armed ? SYSCOUNT_ARMED : SYSCOUNT_TRACKED;
   };
-  LIBBPF_OPTS(bpf_map_create_opts, mmapable, .map_flags = BPF_F_MMAPABLE);
-  Fd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "syscount.bss", sizeof(__u32), size, 1, &mmapable));
-  if (fd.valid()) {
-    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-    for (const auto& target : config.targets) {
-      const std::size_t at = offset + static_cast<std::size_t>(target.tgid);
-      const std::size_t page_start = at - at % page;
-      void* mapped = ::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(),
-                            static_cast<off_t>(page_start));
-      if (mapped == MAP_FAILED) return SysError::from_errno(errno, "map the tracked-process table");
-      static_cast<__u8*>(mapped)[at - page_start] = state(target);
-      ::munmap(mapped, page);
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  bool mapped_all = true;
+  for (const auto& target : config.targets) {
+    const std::size_t at = offset + static_cast<std::size_t>(target.tgid);
+    const std::size_t page_start = at - at % page;
+    void* mapped = ::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED, table,
+                          static_cast<off_t>(page_start));
+    if (mapped == MAP_FAILED) {
+      mapped_all = false;
+      break;
     }
-    return fd;
+    static_cast<__u8*>(mapped)[at - page_start] = state(target);
+    ::munmap(mapped, page);
   }
-  // Before 5.5: no memory-mapped arrays.
-  fd = Fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "syscount.bss", sizeof(__u32), size, 1, nullptr));
-  if (!fd.valid()) return SysError::from_errno(errno, "create the tracked-process table");
-  std::vector<__u8> image(size);
+  if (mapped_all) return Ok{};
+  std::vector<__u8> image(offset + slots);
   for (const auto& target : config.targets) {
     image[offset + static_cast<std::size_t>(target.tgid)] = state(target);
   }
   const __u32 zero = 0;
-  if (bpf_map_update_elem(fd.get(), &zero, image.data(), BPF_ANY) != 0) {
+  if (bpf_map_update_elem(table, &zero, image.data(), BPF_ANY) != 0) {
     return SysError::from_errno(errno, "fill the tracked-process table");
   }
-  return fd;
+  return Ok{};
 }
 
 // Hands the table to libbpf, which then neither creates nor fills its own,
@@ -191,10 +227,16 @@ Expected<void> use_table(Skel* skel, const TracerConfig& config) {
   static_assert(sizeof(Bss::tracked) == SYSCOUNT_PID_LIMIT);
   static_assert(offsetof(Bss, tracked) + sizeof(Bss::tracked) == sizeof(Bss),
                 "the tracked table must be the .bss's last variable: the map is cut short");
+  const std::size_t offset = offsetof(Bss, tracked);
   const __u32 slots = pid_max();
   skel->rodata->tgid_slots = slots;
-  auto table = create_table(offsetof(Bss, tracked), slots, config);
+  std::optional<Expected<Fd>> prefetched;
+  if constexpr (std::is_same_v<Skel, syscount_bpf>) {
+    if (config.table) prefetched = config.table->take(offset, slots);
+  }
+  auto table = prefetched ? std::move(*prefetched) : create_table(offset, slots);
   if (!table) return table.error();
+  if (auto written = write_targets(table->get(), offset, slots, config); !written) return written.error();
   if (int err = bpf_map__reuse_fd(skel->maps.bss, table->get()); err != 0) {
     return SysError::from_errno(-err, "use the tracked-process table");
   }
@@ -306,6 +348,19 @@ Expected<std::unique_ptr<SyscountTracer::Loaded>> load_variant(const TracerConfi
 }
 
 }  // namespace
+
+std::shared_ptr<TablePrefetch> prefetch_table() {
+  // Above 1 MiB: below, creating the table costs less than a thread.
+  constexpr __u32 kLargeTable = 1U << 20;
+  const __u32 slots = pid_max();
+  if (slots <= kLargeTable) return nullptr;
+  using Bss = std::remove_reference_t<decltype(*std::declval<syscount_bpf>().bss)>;
+  try {
+    return std::make_shared<TablePrefetch>(offsetof(Bss, tracked), slots);
+  } catch (const std::system_error&) {
+    return nullptr;  // no thread: the tracer creates the table itself
+  }
+}
 
 const std::vector<std::string>& syscount_program_names() {
   static const std::vector<std::string> names = {"syscount_enter", "syscount_exit",
