@@ -561,10 +561,7 @@ int report_not_started(RunState& run, const SysError& error) {
 int run_once(RunState& run) {
   run.output.reserve_standard_fds();
   std::signal(SIGPIPE, SIG_IGN);  // a reader gone is a write error (EPIPE)
-  // A large tracked table is made beside the pre-flight (tracer.h).
-  if (run.options.flavour.value_or(ProbeFlavour::tp_btf) == ProbeFlavour::tp_btf) {
-    run.table = prefetch_table();
-  }
+  run.table = prefetch_table(run.options.flavour);  // beside the pre-flight, if large
   if (auto ready = preflight(run); !ready) return fail(ready.error(), kExitUsage);
   if (auto spawned = spawn_command(run); !spawned) return report_not_started(run, spawned.error());
   if (auto watched = watch_command(run); !watched) return fail(watched.error(), kExitUsage);

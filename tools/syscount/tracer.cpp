@@ -349,9 +349,10 @@ Expected<std::unique_ptr<SyscountTracer::Loaded>> load_variant(const TracerConfi
 
 }  // namespace
 
-std::shared_ptr<TablePrefetch> prefetch_table() {
+std::shared_ptr<TablePrefetch> prefetch_table(std::optional<ProbeFlavour> forced) {
   // Above 1 MiB: below, creating the table costs less than a thread.
   constexpr __u32 kLargeTable = 1U << 20;
+  if (forced.value_or(ProbeFlavour::tp_btf) != ProbeFlavour::tp_btf) return nullptr;
   const __u32 slots = pid_max();
   if (slots <= kLargeTable) return nullptr;
   using Bss = std::remove_reference_t<decltype(*std::declval<syscount_bpf>().bss)>;

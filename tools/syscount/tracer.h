@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,10 +26,11 @@ namespace bpfready {
 // start of a run where it is large: one byte per PID below pid_max is 4 MiB
 // with systemd's pid_max (4194304), about a millisecond of the kernel's
 // time, which then overlaps the pre-flight. Null where the table is small
-// (the thread would cost more than it saves) or no thread could start; the
-// tracer then creates the table itself, as it does for the fallback.
+// (the thread would cost more than it saves), where FORCED is the fallback,
+// or where no thread could start; the tracer then creates the table itself,
+// as it does for the fallback.
 class TablePrefetch;
-std::shared_ptr<TablePrefetch> prefetch_table();
+std::shared_ptr<TablePrefetch> prefetch_table(std::optional<ProbeFlavour> forced);
 
 // A process to count from the start, with the children it forks.
 struct TrackedTarget {
