@@ -37,11 +37,85 @@ struct task_struct {
 	struct signal_struct *signal;
 } __attribute__((preserve_access_index));
 
+/* The command started by syscount, before its execve (0: none, as with
+ * -p): its pre-exec housekeeping (dropping privileges, closing
+ * descriptors) is syscount's, not the command's, so counting starts with
+ * the execve itself. */
+__u32 armed_tgid = 0;
+
+/* One bit per TGID below tgid_slots: set while the process is tracked.
+ * Bits keep the table small (512 KiB for systemd's pid_max of 4194304, 4
+ * KiB for 32768), which is what its creation costs at every start. Every
+ * process on the host pays one compare, one load and a shift for the
+ * filter. Words, not bytes, so that a bit can be flipped by an atomic add
+ * (the only atomic before 5.12); see track(). Written by user space
+ * through one memory-mapped page before attaching; the .bss's last
+ * variable. */
+__u32 tracked[SYSCOUNT_PID_LIMIT / 32];
+
+/* TGID's word of the table, or NULL beyond it. The compare and the index
+ * use one 64-bit register, fixed on both sides of the compare
+ * (barrier_var): clang would otherwise compare a zero-extended copy and
+ * index from the original, or index before comparing, where the verifier
+ * knows no bound. */
+static __always_inline __u32 *tgid_word(__u32 tgid)
+{
+	__u64 index = tgid;
+
+	barrier_var(index);
+	if (index >= tgid_slots)
+		return NULL;
+	barrier_var(index);
+	return &tracked[index / 32];
+}
+
+static __always_inline __u32 tgid_bit(__u32 tgid)
+{
+	return 1U << (tgid & 31);
+}
+
+/* Whether TGID is tracked; never for one beyond the table. */
+static __always_inline bool tgid_tracked(__u32 tgid)
+{
+	__u32 *word = tgid_word(tgid);
+
+	return word && (*word & tgid_bit(tgid));
+}
+
+/* Tracks TGID; false for one beyond the table. Forks on other CPUs may
+ * flip other bits of the same word at the same time, hence the atomic add.
+ * It sets the bit without a carry because only one event ever changes a
+ * given TGID's bit at a time: its creation (the fork hook, or the armed
+ * command's execve) or its end (the exit hook); a PID is reused only
+ * after its last exit. The test before it keeps a bit left set (a -p
+ * target that died while syscount attached) from being added twice. */
+static __always_inline bool track(__u32 tgid)
+{
+	__u32 *word = tgid_word(tgid);
+
+	if (!word)
+		return false;
+	if (!(*word & tgid_bit(tgid)))
+		__sync_fetch_and_add(word, tgid_bit(tgid));
+	return true;
+}
+
+/* Forgets TGID, as track() tracks it. */
+static __always_inline void untrack(__u32 tgid)
+{
+	__u32 *word = tgid_word(tgid);
+
+	if (tgid == armed_tgid)
+		armed_tgid = 0;
+	if (word && (*word & tgid_bit(tgid)))
+		__sync_fetch_and_add(word, -tgid_bit(tgid));
+}
+
 static __always_inline bool is_tracked(__u32 tgid)
 {
 	if (!filter_tgids)
 		return in_cgroup();
-	return track_state(tgid) == SYSCOUNT_TRACKED;
+	return tgid_tracked(tgid);
 }
 
 /* raw args: (regs, syscall number). */
@@ -53,11 +127,11 @@ int syscount_enter(struct bpf_raw_tracepoint_args *ctx)
 	__u32 tgid = (__u32)(pid_tgid >> 32);
 
 	if (filter_tgids) {
-		__u8 state = track_state(tgid);
-		if (state != SYSCOUNT_TRACKED) {
-			if (state != SYSCOUNT_ARMED || !is_execve(nr))
+		if (!tgid_tracked(tgid)) {
+			if (tgid != armed_tgid || !is_execve(nr))
 				return 0;
-			set_track_state(tgid, SYSCOUNT_TRACKED);
+			track(tgid);
+			armed_tgid = 0;
 		}
 	} else if (!in_cgroup()) {
 		return 0;
@@ -96,8 +170,7 @@ int BPF_PROG(syscount_fork, struct task_struct *parent, struct task_struct *chil
 		clear_inflight((__u32)child->pid);
 	if (!filter_tgids || child_tgid == parent_tgid)
 		return 0;
-	if (track_state(parent_tgid) == SYSCOUNT_TRACKED &&
-	    !set_track_state(child_tgid, SYSCOUNT_TRACKED))
+	if (tgid_tracked(parent_tgid) && !track(child_tgid))
 		count_drop(SYSCOUNT_DROP_FOLLOW);
 	return 0;
 }
@@ -115,8 +188,8 @@ int syscount_forget(struct bpf_raw_tracepoint_args *ctx)
 {
 	__u32 tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
 
-	if (ctx->args[1] != 0 && track_state(tgid) != SYSCOUNT_UNTRACKED)
-		set_track_state(tgid, SYSCOUNT_UNTRACKED);
+	if (ctx->args[1] != 0)
+		untrack(tgid);
 	return 0;
 }
 
@@ -125,10 +198,10 @@ int BPF_PROG(syscount_gone, struct task_struct *task)
 {
 	__u32 tgid = (__u32)task->tgid;
 
-	if (track_state(tgid) == SYSCOUNT_UNTRACKED)
+	if (!tgid_tracked(tgid) && tgid != armed_tgid)
 		return 0;
 	if (task->signal->live.counter == 0)
-		set_track_state(tgid, SYSCOUNT_UNTRACKED);
+		untrack(tgid);
 	return 0;
 }
 

@@ -19,7 +19,8 @@
  * this value, so the tracked-TGID table covers every possible TGID. */
 #define SYSCOUNT_PID_LIMIT (1U << 22)
 
-/* Values of the tracked-TGID table. */
+/* Values of the raw_tp variant's tracked-TGID table, one byte per TGID (the
+ * typed variant keeps one bit, and the armed command's TGID apart). */
 enum syscount_track {
 	SYSCOUNT_UNTRACKED = 0,
 	SYSCOUNT_TRACKED = 1,

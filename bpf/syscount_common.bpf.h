@@ -51,36 +51,15 @@ const volatile __u32 only_errno = 0;
  * show in -a). */
 const volatile __u32 self_tgid = 0;
 
-/* How many TGIDs the table below has: pid_max when syscount started (user
- * space sizes the map to it, so a host with the old default of 32768 makes
- * a 32 KiB table, not 4 MiB). A TGID at or beyond it (pid_max raised while
- * tracing) has no slot: never tracked, and a child that gets one is counted
- * as not followed. */
+/* How many TGIDs the tracked table has (each variant defines the table,
+ * as the last variable of its .bss): pid_max when syscount started. User
+ * space creates the .bss map at the size this needs (the declared size is
+ * only the most it can be), so a small pid_max makes a small table. A TGID
+ * at or beyond it (pid_max raised while tracing) has no slot: never
+ * tracked, and a child that gets one is counted as not followed. The
+ * compare with it (a constant to the verifier) is also what proves a
+ * table index in bounds. */
 const volatile __u32 tgid_slots = SYSCOUNT_PID_LIMIT;
-
-/* One byte per TGID below tgid_slots (enum syscount_track): the filter every
- * process on the host pays for is one compare and one load, with no helper
- * call and no hash. Bytes rather than bits, so that concurrent forks on
- * different CPUs never lose each other's store. The last variable of the
- * .bss, which user space creates at the size above (the declared size is
- * only the most it can be) and writes through one memory-mapped page. */
-__u8 tracked[SYSCOUNT_PID_LIMIT];
-
-/* The state of TGID; UNTRACKED for one beyond the table. The compare with
- * tgid_slots (a constant to the verifier) is also what proves the bounds. */
-static __always_inline __u8 track_state(__u32 tgid)
-{
-	return tgid < tgid_slots ? tracked[tgid] : SYSCOUNT_UNTRACKED;
-}
-
-/* Sets TGID's state; false for a TGID beyond the table. */
-static __always_inline bool set_track_state(__u32 tgid, __u8 state)
-{
-	if (tgid >= tgid_slots)
-		return false;
-	tracked[tgid] = state;
-	return true;
-}
 
 /* The cgroup of --cgroup/--unit, set by user space before attaching. */
 struct {

@@ -19,6 +19,28 @@
  *   SYSCOUNT_LINGERING below. */
 #include "syscount_common.bpf.h"
 
+/* One byte per TGID below tgid_slots (enum syscount_track): this variant
+ * needs four states, and bytes, unlike bits, can be stored by concurrent
+ * forks on different CPUs without atomics. Every process on the host pays
+ * one compare and one load for the filter. Written by user space through
+ * one memory-mapped page before attaching. */
+__u8 tracked[SYSCOUNT_PID_LIMIT];
+
+/* The state of TGID; UNTRACKED for one beyond the table. */
+static __always_inline __u8 track_state(__u32 tgid)
+{
+	return tgid < tgid_slots ? tracked[tgid] : SYSCOUNT_UNTRACKED;
+}
+
+/* Sets TGID's state; false for a TGID beyond the table. */
+static __always_inline bool set_track_state(__u32 tgid, __u8 state)
+{
+	if (tgid >= tgid_slots)
+		return false;
+	tracked[tgid] = state;
+	return true;
+}
+
 /* Tasks forked by a tracked process that have not yet returned to user
  * space, keyed by task pointer. An entry lives from the fork to the child's
  * first sys_exit or its exit, microseconds as a rule, so the map only has to
@@ -33,7 +55,7 @@ struct {
 
 /* Entries in PENDING: every sys_exit of the host reads this one word, and
  * looks into the map only while a child is pending. In .data, not .bss: the
- * tracked table must be the .bss's last variable (syscount_common.bpf.h). */
+ * tracked table must be the .bss's last variable. */
 __u64 pending_count SEC(".data") = 0;
 
 /* Whether calls of the thread PID_TGID are counted now. A LINGERING process

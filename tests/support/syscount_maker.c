@@ -26,6 +26,10 @@
  *                    N getpgid calls and N getppid calls
  *   "busy T":        T threads calling getppid and getpgrp without end; the
  *                    main thread exits when stdin ends
+ *   "forks T N":     T threads each fork N children, one at a time, at the
+ *                    same time as the others (so that neighbouring PIDs
+ *                    are given on different CPUs at once); each child makes
+ *                    3 getppid calls. Exactly: getppid x 3*T*N
  *
  * The expectations live in tests/system/syscount_system_test.cpp and
  * syscount_variants_test.cpp. */
@@ -185,8 +189,50 @@ static int busy(long threads)
 	return 0;
 }
 
+static long forks_each;
+
+static void *forking_thread(void *unused)
+{
+	(void)unused;
+	for (long i = 0; i < forks_each; ++i) {
+		pid_t child = fork();
+		if (child < 0)
+			return (void *)1;
+		if (child == 0) {
+			for (int call = 0; call < 3; ++call)
+				syscall(SYS_getppid);
+			_exit(0);
+		}
+		if (waitpid(child, NULL, 0) != child)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static int forks(long threads, long each)
+{
+	pthread_t thread[64];
+	int failed = 0;
+
+	if (threads < 1 || threads > 64)
+		return 2;
+	forks_each = each;
+	for (long i = 0; i < threads; ++i) {
+		if (pthread_create(&thread[i], NULL, forking_thread, NULL) != 0)
+			return 3;
+	}
+	for (long i = 0; i < threads; ++i) {
+		void *result = NULL;
+		pthread_join(thread[i], &result);
+		failed |= result != NULL;
+	}
+	return failed ? 4 : 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "forks") == 0)
+		return forks(atol(argv[2]), atol(argv[3]));
 	if (argc == 3 && strcmp(argv[1], "signals") == 0)
 		return signals(atol(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "seccomp") == 0)

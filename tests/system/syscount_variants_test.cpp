@@ -106,6 +106,18 @@ TEST_P(SyscountVariants, FollowsAProcessTree) {
   EXPECT_EQ(doc["dropped"]["children"], 0);
 }
 
+// Children forked at the same time on different CPUs get neighbouring
+// PIDs, whose tracked bits (typed variant) share a word of the table and
+// bytes (raw_tp variant) a cache line: every child is followed.
+TEST_P(SyscountVariants, ChildrenForkedAtOnceAreAllFollowed) {
+  constexpr std::uint64_t kThreads = 4;
+  constexpr std::uint64_t kEach = 500;
+  auto doc = json_report({}, {maker_path(), "forks", std::to_string(kThreads), std::to_string(kEach)});
+  ASSERT_TRUE(doc.is_object());
+  EXPECT_EQ(counts_from_json(doc)["getppid"].count, 3 * kThreads * kEach);
+  EXPECT_EQ(doc["dropped"]["children"], 0);
+}
+
 // Forks (in the test, untracked) until a child gets PID, which must be
 // free: /proc/sys/kernel/ns_last_pid names the PID the next fork is given
 // after, and other processes of the host may take it first. The child makes

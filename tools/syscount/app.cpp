@@ -102,7 +102,6 @@ struct RunState {
   // the kernel demands it (map_reads_need_capability).
   std::optional<cap_value_t> read_capability;
   std::unique_ptr<SyscountTracer> tracer;
-  std::shared_ptr<TablePrefetch> table;  // the default variant's, when large
   ReportOutput output{options.output, options.mode() == TargetMode::command};
   Fd cgroup;                    // --cgroup/--unit: the directory, open
   int exit_code = 0;
@@ -210,7 +209,6 @@ TracerConfig tracer_config(const RunState& run) {
   config.only_errno = static_cast<std::uint32_t>(options.report.only_errno.value_or(0));
   config.map_entries = options.map_entries;
   config.libbpf_debug = options.verbose;
-  if (run.flavour == ProbeFlavour::tp_btf) config.table = run.table;
   // Armed: the command is counted from its exec on, not during syscount's set-up.
   if (run.child) config.targets.push_back({run.child->pid(), /*armed=*/true});
   for (pid_t tgid : run.tgids) config.targets.push_back({tgid, /*armed=*/false});
@@ -561,7 +559,6 @@ int report_not_started(RunState& run, const SysError& error) {
 int run_once(RunState& run) {
   run.output.reserve_standard_fds();
   std::signal(SIGPIPE, SIG_IGN);  // a reader gone is a write error (EPIPE)
-  run.table = prefetch_table(run.options.flavour);  // beside the pre-flight, if large
   if (auto ready = preflight(run); !ready) return fail(ready.error(), kExitUsage);
   if (auto spawned = spawn_command(run); !spawned) return report_not_started(run, spawned.error());
   if (auto watched = watch_command(run); !watched) return fail(watched.error(), kExitUsage);

@@ -9,12 +9,12 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
-#include <future>
+#include <cstring>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "libcheck/common/fd.h"
 #include "libcheck/common/libbpf_log.h"
@@ -137,80 +137,101 @@ Expected<void> configure(Skel* skel, const TracerConfig& config) {
   return Ok{};
 }
 
-// The .bss map (the tracked-TGID table, the .bss's last variable), created
-// here rather than by libbpf, at its real size: OFFSET bytes of other
-// variables, then one byte per TGID below SLOTS (pid_max), where libbpf
-// would make it as large as the object declares it (4 MiB, for the largest
-// pid_max). Memory-mapped where the kernel can (5.5+); a new array map is
-// already zero.
-Expected<Fd> create_table(std::size_t offset, __u32 slots) {
-  const auto size = static_cast<__u32>(offset + slots);
+// The .bss map (the tracked-TGID table is the .bss's last variable),
+// created here rather than by libbpf, at SIZE bytes: the variables before
+// the table, then the table for pid_max TGIDs, where libbpf would make it
+// as large as the object declares it (for the largest pid_max).
+// Memory-mapped where the kernel can (5.5+); a new array map is already
+// zero.
+Expected<Fd> create_table(std::size_t size) {
+  const auto value_size = static_cast<__u32>(size);
   LIBBPF_OPTS(bpf_map_create_opts, mmapable, .map_flags = BPF_F_MMAPABLE);
-  Fd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "syscount.bss", sizeof(__u32), size, 1, &mmapable));
+  Fd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "syscount.bss", sizeof(__u32), value_size, 1, &mmapable));
   if (fd.valid()) return fd;
   // Before 5.5: no memory-mapped arrays.
-  fd = Fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "syscount.bss", sizeof(__u32), size, 1, nullptr));
+  fd = Fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, "syscount.bss", sizeof(__u32), value_size, 1, nullptr));
   if (!fd.valid()) return SysError::from_errno(errno, "create the tracked-process table");
   return fd;
 }
 
-}  // namespace
-
-class TablePrefetch {
- public:
-  TablePrefetch(std::size_t offset, __u32 slots)
-      : offset_(offset), slots_(slots),
-        table_(std::async(std::launch::async, [offset, slots] { return create_table(offset, slots); })) {}
-  // The table, if it was made for OFFSET and SLOTS (pid_max unchanged since);
-  // nullopt otherwise, and the caller makes its own.
-  std::optional<Expected<Fd>> take(std::size_t offset, __u32 slots) {
-    if (!table_.valid()) return std::nullopt;
-    Expected<Fd> made = table_.get();
-    if (offset != offset_ || slots != slots_) return std::nullopt;
-    return made;
-  }
-
- private:
-  std::size_t offset_;
-  __u32 slots_;
-  std::future<Expected<Fd>> table_;
+// Bits OR-ed into the zeroed .bss map at byte AT: one byte, or one aligned
+// 32-bit word in the host's byte order (as the program reads it).
+struct TablePatch {
+  std::size_t at = 0;
+  __u32 bits = 0;
+  bool word = false;
 };
 
-namespace {
-
-// Writes the targets' bytes into TABLE (made by create_table): each through
-// a mapping of the one page that holds it, or, where the map cannot be
-// mapped (before 5.5), through one update of the whole value. The program
-// reads the table as a global variable: one load.
-Expected<void> write_targets(int table, std::size_t offset, __u32 slots, const TracerConfig& config) {
-  for (const auto& target : config.targets) {
-    if (target.tgid <= 0 || static_cast<__u32>(target.tgid) >= slots) {
-      return SysError::plain("PID " + std::to_string(target.tgid) + " is out of range (pid_max " +
-                             std::to_string(slots) + ")");
-    }
+void apply_patch(unsigned char* place, const TablePatch& patch) {
+  if (!patch.word) {
+    *place = static_cast<unsigned char>(*place | patch.bits);
+    return;
   }
-  const auto state = [](const TrackedTarget& target) -> __u8 {
-    return target.armed ? SYSCOUNT_ARMED : SYSCOUNT_TRACKED;
-  };
+  __u32 value = 0;
+  std::memcpy(&value, place, sizeof(value));
+  value |= patch.bits;
+  std::memcpy(place, &value, sizeof(value));
+}
+
+// Where each variant keeps its targets (bpf/syscount.bpf.c,
+// bpf/syscount_raw.bpf.c): the size of its .bss map for SLOTS TGIDs, and
+// the patches that mark the targets.
+template <class Skel>
+struct TableLayout {
+  using Bss = std::remove_reference_t<decltype(*std::declval<Skel>().bss)>;
+  static constexpr std::size_t offset = offsetof(Bss, tracked);
+  static_assert(offset + sizeof(Bss::tracked) == sizeof(Bss),
+                "the tracked table must be the .bss's last variable: the map is cut short");
+  static constexpr bool bits = std::is_same_v<Skel, syscount_bpf>;
+  static_assert(sizeof(Bss::tracked) == (bits ? SYSCOUNT_PID_LIMIT / 8 : SYSCOUNT_PID_LIMIT));
+  static_assert(!bits || offset % sizeof(__u32) == 0);
+
+  static std::size_t size(__u32 slots) {
+    return offset + (bits ? (static_cast<std::size_t>(slots) + 31) / 32 * sizeof(__u32) : slots);
+  }
+
+  static Expected<std::vector<TablePatch>> patches(const TracerConfig& config) {
+    std::vector<TablePatch> out;
+    bool armed_seen = false;
+    for (const auto& target : config.targets) {
+      const auto tgid = static_cast<std::size_t>(target.tgid);
+      if constexpr (bits) {
+        if (target.armed) {
+          if (armed_seen) return SysError::plain("only one command can wait for its execve");
+          armed_seen = true;
+          out.push_back({offsetof(Bss, armed_tgid), static_cast<__u32>(target.tgid), true});
+          continue;
+        }
+        out.push_back({offset + tgid / 32 * sizeof(__u32), 1U << (tgid % 32), true});
+      } else {
+        out.push_back({offset + tgid, target.armed ? SYSCOUNT_ARMED : SYSCOUNT_TRACKED, false});
+      }
+    }
+    return out;
+  }
+};
+
+// Marks the targets in TABLE (made by create_table at SIZE bytes): each
+// through a mapping of the one page that holds it, or, where the map cannot
+// be mapped (before 5.5), through one update of the whole value. The
+// programs read the table as a global variable: one load.
+Expected<void> write_targets(int table, std::size_t size, const std::vector<TablePatch>& patches) {
   const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   bool mapped_all = true;
-  for (const auto& target : config.targets) {
-    const std::size_t at = offset + static_cast<std::size_t>(target.tgid);
-    const std::size_t page_start = at - at % page;
+  for (const auto& patch : patches) {
+    const std::size_t page_start = patch.at - patch.at % page;
     void* mapped = ::mmap(nullptr, page, PROT_READ | PROT_WRITE, MAP_SHARED, table,
                           static_cast<off_t>(page_start));
     if (mapped == MAP_FAILED) {
       mapped_all = false;
       break;
     }
-    static_cast<__u8*>(mapped)[at - page_start] = state(target);
+    apply_patch(static_cast<unsigned char*>(mapped) + (patch.at - page_start), patch);
     ::munmap(mapped, page);
   }
   if (mapped_all) return Ok{};
-  std::vector<__u8> image(offset + slots);
-  for (const auto& target : config.targets) {
-    image[offset + static_cast<std::size_t>(target.tgid)] = state(target);
-  }
+  std::vector<unsigned char> image(size);
+  for (const auto& patch : patches) apply_patch(image.data() + patch.at, patch);
   const __u32 zero = 0;
   if (bpf_map_update_elem(table, &zero, image.data(), BPF_ANY) != 0) {
     return SysError::from_errno(errno, "fill the tracked-process table");
@@ -223,20 +244,22 @@ Expected<void> write_targets(int table, std::size_t offset, __u32 slots, const T
 // table that nothing reads (skel->bss is not used after load).
 template <class Skel>
 Expected<void> use_table(Skel* skel, const TracerConfig& config) {
-  using Bss = std::remove_reference_t<decltype(*skel->bss)>;
-  static_assert(sizeof(Bss::tracked) == SYSCOUNT_PID_LIMIT);
-  static_assert(offsetof(Bss, tracked) + sizeof(Bss::tracked) == sizeof(Bss),
-                "the tracked table must be the .bss's last variable: the map is cut short");
-  const std::size_t offset = offsetof(Bss, tracked);
+  using Layout = TableLayout<Skel>;
   const __u32 slots = pid_max();
-  skel->rodata->tgid_slots = slots;
-  std::optional<Expected<Fd>> prefetched;
-  if constexpr (std::is_same_v<Skel, syscount_bpf>) {
-    if (config.table) prefetched = config.table->take(offset, slots);
+  for (const auto& target : config.targets) {
+    if (target.tgid <= 0 || static_cast<__u32>(target.tgid) >= slots) {
+      return SysError::plain("PID " + std::to_string(target.tgid) + " is out of range (pid_max " +
+                             std::to_string(slots) + ")");
+    }
   }
-  auto table = prefetched ? std::move(*prefetched) : create_table(offset, slots);
+  auto patches = Layout::patches(config);
+  if (!patches) return patches.error();
+  skel->rodata->tgid_slots = slots;
+  auto table = create_table(Layout::size(slots));
   if (!table) return table.error();
-  if (auto written = write_targets(table->get(), offset, slots, config); !written) return written.error();
+  if (auto written = write_targets(table->get(), Layout::size(slots), *patches); !written) {
+    return written.error();
+  }
   if (int err = bpf_map__reuse_fd(skel->maps.bss, table->get()); err != 0) {
     return SysError::from_errno(-err, "use the tracked-process table");
   }
@@ -348,20 +371,6 @@ Expected<std::unique_ptr<SyscountTracer::Loaded>> load_variant(const TracerConfi
 }
 
 }  // namespace
-
-std::shared_ptr<TablePrefetch> prefetch_table(std::optional<ProbeFlavour> forced) {
-  // Above 1 MiB: below, creating the table costs less than a thread.
-  constexpr __u32 kLargeTable = 1U << 20;
-  if (forced.value_or(ProbeFlavour::tp_btf) != ProbeFlavour::tp_btf) return nullptr;
-  const __u32 slots = pid_max();
-  if (slots <= kLargeTable) return nullptr;
-  using Bss = std::remove_reference_t<decltype(*std::declval<syscount_bpf>().bss)>;
-  try {
-    return std::make_shared<TablePrefetch>(offsetof(Bss, tracked), slots);
-  } catch (const std::system_error&) {
-    return nullptr;  // no thread: the tracer creates the table itself
-  }
-}
 
 const std::vector<std::string>& syscount_program_names() {
   static const std::vector<std::string> names = {"syscount_enter", "syscount_exit",

@@ -9,7 +9,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,16 +20,6 @@ struct bpf_object;
 struct bpf_prog_info;
 
 namespace bpfready {
-
-// The default variant's tracked-process table, created in a thread from the
-// start of a run where it is large: one byte per PID below pid_max is 4 MiB
-// with systemd's pid_max (4194304), about a millisecond of the kernel's
-// time, which then overlaps the pre-flight. Null where the table is small
-// (the thread would cost more than it saves), where FORCED is the fallback,
-// or where no thread could start; the tracer then creates the table itself,
-// as it does for the fallback.
-class TablePrefetch;
-std::shared_ptr<TablePrefetch> prefetch_table(std::optional<ProbeFlavour> forced);
 
 // A process to count from the start, with the children it forks.
 struct TrackedTarget {
@@ -54,8 +43,6 @@ struct TracerConfig {
   // Written into the programs' table before they are loaded, so this works
   // where the table cannot be memory-mapped (before 5.5) as well.
   std::vector<TrackedTarget> targets;
-  // The default variant's table, when prefetch_table() started one.
-  std::shared_ptr<TablePrefetch> table;
 };
 
 // The names of the BPF programs syscount loads (the same in both variants),
