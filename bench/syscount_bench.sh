@@ -233,6 +233,7 @@ loop=(taskset -c "$cpu" "$maker" loop "$n")
 for ((round = 0; round < runs; round++)); do
   keep base "$(one "${loop[@]}")"
   bg_row floor attached syscount_floor -- "$attach" "$floor" syscount_floor
+  bg_row floor_who attached floor_who -- "$attach" "$floor" floor_who
   bg_row floor_latency attached floor_lat_enter floor_lat_exit -- \
     "$attach" "$floor" floor_lat_enter floor_lat_exit
 
@@ -260,6 +261,7 @@ done
 base=${best[base]}
 row base "untraced" "$base"
 row floor "empty raw_tp program (the floor)" "${best[floor]}"
+row floor_who "floor + who calls (1 helper call)" "${best[floor_who]}"
 row floor_latency "floor of timing: 2 hooks + 2 clock reads" "${best[floor_latency]}"
 row sc "syscount (default)" "${best[sc]}"
 row sc_errors "syscount --errors" "${best[sc_errors]}"
@@ -288,6 +290,7 @@ echo "  syscount default   / syscount      : $(ratio "${added[sc]}" "${added[lt]
 echo "  syscount --errors  / syscount      : $(ratio "${added[sc_errors]}" "${added[lt]}")"
 echo "  syscount -L        / syscount -L   : $(ratio "${added[sc_latency]}" "${added[lt_latency]}")"
 echo "  syscount default   - floor         : $(minus "${added[sc]}" "${added[floor]}") ns   (goal within 10 ns)"
+echo "  syscount default   - floor + who   : $(minus "${added[sc]}" "${added[floor_who]}") ns"
 echo "  syscount -L        - timing floor  : $(minus "${added[sc_latency]}" "${added[floor_latency]}") ns"
 echo "  unrelated process  - floor         : $(minus "${added[unrelated]}" "${added[floor]}") ns"
 if [[ -n $baseline ]]; then
@@ -303,6 +306,8 @@ echo "  syscount -L enter+exit / libbpf-tools -L enter+exit: $(ratio "$(sum "$(p
 echo "  syscount -L enter+exit / timing floor enter+exit : $(ratio "$(sum "$(per_run sc_latency syscount_enter)" "$(per_run sc_latency syscount_exit)")" "$(sum "$(per_run floor_latency floor_lat_enter)" "$(per_run floor_latency floor_lat_exit)")")"
 echo "  syscount_enter (default) / empty program          : $(ratio "$(per_run sc syscount_enter)" "$(per_run floor syscount_floor)")"
 echo "  syscount_enter (default) - empty program          : $(minus "$(per_run sc syscount_enter)" "$(per_run floor syscount_floor)") ns per run"
+echo "  floor + who calls        - empty program          : $(minus "$(per_run floor_who floor_who)" "$(per_run floor syscount_floor)") ns per run"
+echo "  syscount_enter (default) - floor + who calls      : $(minus "$(per_run sc syscount_enter)" "$(per_run floor_who floor_who)") ns per run"
 if [[ -n $baseline ]]; then
   echo "  syscount -L enter+exit - baseline -L enter+exit   : $(minus "$(sum "$(per_run sc_latency syscount_enter)" "$(per_run sc_latency syscount_exit)")" "$(sum "$(per_run base_sc_latency syscount_enter)" "$(per_run base_sc_latency syscount_exit)")") ns per call"
 fi
