@@ -175,23 +175,29 @@ release_loop() {
   grep -E '^[0-9]+(\.[0-9]+)?$' "$work/loop.out" | tail -n 1
 }
 # sc_row ROW PROG... -- SYSCOUNT_OPTION... (with SC, the binary, default
-# the tree's)
+# the tree's). The first PROG is syscount's entry program: syscount_tally in
+# the default mode, syscount_enter with options (and in the baseline).
+# With FLOOR=first or FLOOR=last, the empty program is attached too, before
+# or after syscount's: both then run on the very same calls, in that order.
 sc_row() {
   local row=$1; shift
   local -a names=()
   while [[ $1 != -- ]]; do names+=("$1"); shift; done; shift
   waiting_loop
   remember_programs
+  [[ ${FLOOR:-} != first ]] || start_tracer attached "$attach" "$floor" syscount_floor
   "${SC:-$syscount}" "$@" -o /dev/null -p "$loop_pid" > "$work/sc.out" 2>&1 &
   local sc=$! enter="" t
   for ((t = 0; t < 200; t++)); do
-    enter=$(new_ids syscount_enter)
+    enter=$(new_ids "${names[0]}")
     [[ -n $enter ]] && bpftool link show -j | jq -e --arg k " $enter" \
       'any(.[]; .prog_id as $p | $k | contains(" \($p) "))' > /dev/null && break
     sleep 0.1
   done
+  [[ ${FLOOR:-} != last ]] || start_tracer attached "$attach" "$floor" syscount_floor
   measure "$row" "${names[@]}" -- release_loop
   wait "$sc" || { echo "syscount failed: $*" >&2; cat "$work/sc.out" >&2; exit 1; }
+  [[ -z ${FLOOR:-} ]] || stop_tracer
 }
 # bg_row ROW PATTERN PROG... -- TRACER...: the loop under a tracer that
 # runs in the background (PATTERN in its output: attached).
@@ -237,7 +243,10 @@ for ((round = 0; round < runs; round++)); do
   bg_row floor_latency attached floor_lat_enter floor_lat_exit -- \
     "$attach" "$floor" floor_lat_enter floor_lat_exit
 
-  sc_row sc syscount_enter --
+  sc_row sc syscount_tally --
+  # The default and the floor on the same calls, each first in turn.
+  FLOOR=$([[ $((round % 2)) == 0 ]] && echo first || echo last) \
+    sc_row sc_paired syscount_tally syscount_floor --
   sc_row sc_errors syscount_enter syscount_exit -- --errors
   sc_row sc_latency syscount_enter syscount_exit -- --latency
   sc_row sc_both syscount_enter syscount_exit -- --errors --latency --by-thread
@@ -246,7 +255,7 @@ for ((round = 0; round < runs; round++)); do
     SC=$baseline sc_row base_sc syscount_enter --
     SC=$baseline sc_row base_sc_latency syscount_enter syscount_exit -- --latency
   fi
-  sc_row sc_raw syscount_enter syscount_exit -- --flavour raw_tp
+  sc_row sc_raw syscount_tally syscount_exit -- --flavour raw_tp
   sc_row sc_raw_latency syscount_enter syscount_exit -- --flavour raw_tp --latency
 
   bg_row lt "Tracing" sys_enter sys_exit -- stdbuf -oL "$libbpf_syscount"
@@ -255,8 +264,8 @@ for ((round = 0; round < runs; round++)); do
   keep bpftrace "$(one bpftrace -q -e 'tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @[args->id] = count(); } END { clear(@); }' -c "$(command -v taskset) -c $cpu $maker loop $n")"
   keep strace "$(one strace -f -c -o /dev/null -- taskset -c "$cpu" "$maker" loop "$strace_n")"
 
-  bg_row unrelated "" syscount_enter -- "$syscount" -o /dev/null -- sleep 600
-  bg_row unrelated_raw "" syscount_enter -- "$syscount" --flavour raw_tp -o /dev/null -- sleep 600
+  bg_row unrelated "" syscount_tally -- "$syscount" -o /dev/null -- sleep 600
+  bg_row unrelated_raw "" syscount_tally -- "$syscount" --flavour raw_tp -o /dev/null -- sleep 600
 done
 base=${best[base]}
 row base "untraced" "$base"
@@ -264,6 +273,7 @@ row floor "empty raw_tp program (the floor)" "${best[floor]}"
 row floor_who "floor + who calls (1 helper call)" "${best[floor_who]}"
 row floor_latency "floor of timing: 2 hooks + 2 clock reads" "${best[floor_latency]}"
 row sc "syscount (default)" "${best[sc]}"
+row sc_paired "syscount (default) + the floor, same calls" "${best[sc_paired]}"
 row sc_errors "syscount --errors" "${best[sc_errors]}"
 row sc_latency "syscount -L (--latency)" "${best[sc_latency]}"
 row sc_both "syscount --errors --latency --by-thread" "${best[sc_both]}"
@@ -298,16 +308,17 @@ if [[ -n $baseline ]]; then
   echo "  syscount -L        - baseline -L   : $(minus "${added[sc_latency]}" "${added[base_sc_latency]}") ns   (goal within 10 ns)"
 fi
 echo "ratios from the kernel's statistics (ns per run of the programs):"
-echo "  syscount_enter (default) / libbpf-tools sys_enter : $(ratio "$(per_run sc syscount_enter)" "$(per_run lt sys_enter)")   (goal <= 0.5; n/a: it did not run)"
-echo "  syscount_enter (default) / libbpf-tools sys_enter where it runs (-L): $(ratio "$(per_run sc syscount_enter)" "$(per_run lt_latency sys_enter)")"
-echo "  syscount_enter (default) / libbpf-tools enter+exit: $(ratio "$(per_run sc syscount_enter)" "$(sum "$(per_run lt sys_enter)" "$(per_run lt sys_exit)")")   (what each counts with)"
+echo "  syscount_tally (default) / libbpf-tools sys_enter : $(ratio "$(per_run sc syscount_tally)" "$(per_run lt sys_enter)")   (goal <= 0.5; n/a: it did not run)"
+echo "  syscount_tally (default) / libbpf-tools sys_enter where it runs (-L): $(ratio "$(per_run sc syscount_tally)" "$(per_run lt_latency sys_enter)")"
+echo "  syscount_tally (default) / libbpf-tools enter+exit: $(ratio "$(per_run sc syscount_tally)" "$(sum "$(per_run lt sys_enter)" "$(per_run lt sys_exit)")")   (what each counts with)"
 echo "  syscount --errors enter+exit / libbpf-tools enter+exit: $(ratio "$(sum "$(per_run sc_errors syscount_enter)" "$(per_run sc_errors syscount_exit)")" "$(sum "$(per_run lt sys_enter)" "$(per_run lt sys_exit)")")"
 echo "  syscount -L enter+exit / libbpf-tools -L enter+exit: $(ratio "$(sum "$(per_run sc_latency syscount_enter)" "$(per_run sc_latency syscount_exit)")" "$(sum "$(per_run lt_latency sys_enter)" "$(per_run lt_latency sys_exit)")")"
 echo "  syscount -L enter+exit / timing floor enter+exit : $(ratio "$(sum "$(per_run sc_latency syscount_enter)" "$(per_run sc_latency syscount_exit)")" "$(sum "$(per_run floor_latency floor_lat_enter)" "$(per_run floor_latency floor_lat_exit)")")"
-echo "  syscount_enter (default) / empty program          : $(ratio "$(per_run sc syscount_enter)" "$(per_run floor syscount_floor)")"
-echo "  syscount_enter (default) - empty program          : $(minus "$(per_run sc syscount_enter)" "$(per_run floor syscount_floor)") ns per run"
+echo "  syscount_tally (default) / empty program          : $(ratio "$(per_run sc syscount_tally)" "$(per_run floor syscount_floor)")"
+echo "  syscount_tally (default) - empty program          : $(minus "$(per_run sc syscount_tally)" "$(per_run floor syscount_floor)") ns per run"
 echo "  floor + who calls        - empty program          : $(minus "$(per_run floor_who floor_who)" "$(per_run floor syscount_floor)") ns per run"
-echo "  syscount_enter (default) - floor + who calls      : $(minus "$(per_run sc syscount_enter)" "$(per_run floor_who floor_who)") ns per run"
+echo "  syscount_tally (default) - floor + who calls      : $(minus "$(per_run sc syscount_tally)" "$(per_run floor_who floor_who)") ns per run"
+echo "  syscount_tally (default) - empty program, paired  : $(minus "$(per_run sc_paired syscount_tally)" "$(per_run sc_paired syscount_floor)") ns per run   (both on the same calls; $(per_run sc_paired syscount_tally) - $(per_run sc_paired syscount_floor))"
 if [[ -n $baseline ]]; then
   echo "  syscount -L enter+exit - baseline -L enter+exit   : $(minus "$(sum "$(per_run sc_latency syscount_enter)" "$(per_run sc_latency syscount_exit)")" "$(sum "$(per_run base_sc_latency syscount_enter)" "$(per_run base_sc_latency syscount_exit)")") ns per call"
 fi

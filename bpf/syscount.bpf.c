@@ -118,15 +118,14 @@ static __always_inline bool is_tracked(__u32 tgid)
 	return tgid_tracked(tgid);
 }
 
-/* raw args: (regs, syscall number). */
-SEC("raw_tp/sys_enter")
-int syscount_enter(struct bpf_raw_tracepoint_args *ctx)
+/* raw args: (regs, syscall number). TALLY: see tgids_filtered(). */
+static __always_inline int enter(struct bpf_raw_tracepoint_args *ctx, bool tally)
 {
 	long nr = (long)ctx->args[1];
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = (__u32)(pid_tgid >> 32);
 
-	if (filter_tgids) {
+	if (tgids_filtered(tally)) {
 		if (!tgid_tracked(tgid)) {
 			if (tgid != armed_tgid || !is_execve(nr))
 				return 0;
@@ -137,8 +136,20 @@ int syscount_enter(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	}
 
-	count_entry(pid_tgid, nr);
+	count_entry(pid_tgid, nr, tally);
 	return 0;
+}
+
+SEC("raw_tp/sys_enter")
+int syscount_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	return enter(ctx, false);
+}
+
+SEC("raw_tp/sys_enter")
+int syscount_tally(struct bpf_raw_tracepoint_args *ctx)
+{
+	return enter(ctx, true);
 }
 
 /* raw args: (regs, return value). The slot is the one kept at entry, not

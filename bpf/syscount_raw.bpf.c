@@ -67,12 +67,12 @@ __u64 pending_count SEC(".data") = 0;
  * TGID in a LINGERING process is the first event of a new process that
  * reuses the PID, and the process is forgotten there, exactly when the
  * typed variant's signal->live rule would have forgotten it. */
-static __always_inline bool tracked_now(__u64 pid_tgid)
+static __always_inline bool tracked_now_in(__u64 pid_tgid, bool tally)
 {
 	__u32 tgid = (__u32)(pid_tgid >> 32);
 	__u8 state;
 
-	if (!filter_tgids)
+	if (!tgids_filtered(tally))
 		return in_cgroup();
 	state = track_state(tgid);
 	if (state == SYSCOUNT_TRACKED)
@@ -85,20 +85,37 @@ static __always_inline bool tracked_now(__u64 pid_tgid)
 	return false;
 }
 
-SEC("raw_tp/sys_enter")
-int syscount_enter(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline bool tracked_now(__u64 pid_tgid)
+{
+	return tracked_now_in(pid_tgid, false);
+}
+
+/* TALLY: see tgids_filtered(). */
+static __always_inline int enter(struct bpf_raw_tracepoint_args *ctx, bool tally)
 {
 	long nr = (long)ctx->args[1];
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
-	if (!tracked_now(pid_tgid)) {
+	if (!tracked_now_in(pid_tgid, tally)) {
 		__u32 tgid = (__u32)(pid_tgid >> 32);
 		if (track_state(tgid) != SYSCOUNT_ARMED || !is_execve(nr))
 			return 0;
 		set_track_state(tgid, SYSCOUNT_TRACKED);
 	}
-	count_entry(pid_tgid, nr);
+	count_entry(pid_tgid, nr, tally);
 	return 0;
+}
+
+SEC("raw_tp/sys_enter")
+int syscount_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	return enter(ctx, false);
+}
+
+SEC("raw_tp/sys_enter")
+int syscount_tally(struct bpf_raw_tracepoint_args *ctx)
+{
+	return enter(ctx, true);
 }
 
 /* Drops TASK from PENDING; true when it was there. */

@@ -17,8 +17,10 @@
 #include <cstddef>
 #include <iterator>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/syscount.h"
@@ -304,6 +306,49 @@ TEST_P(SyscountVariants, VerboseSaysWhichProgramsAreLoaded) {
   EXPECT_EQ(result.status, 0) << result.err;
   EXPECT_NE(result.err.find("loading the " + GetParam() + " programs"), std::string::npos)
       << result.err;
+}
+
+// Names of the syscount programs loaded now that were not at BEFORE.
+std::set<std::string> program_names_since(const std::set<std::uint64_t>& before) {
+  std::set<std::string> names;
+  auto listed = run({"/usr/sbin/bpftool", "-j", "prog", "show"});
+  auto doc = nlohmann::json::parse(listed.out, nullptr, false);
+  if (!doc.is_array()) return names;
+  const auto ours = syscount_program_ids();
+  for (const auto& prog : doc) {
+    const auto id = prog.value("id", std::uint64_t{0});
+    if (ours.contains(id) && !before.contains(id)) names.insert(prog.value("name", ""));
+  }
+  return names;
+}
+
+// The default mode (a command or PIDs, totals only) gets the entry program
+// compiled for it, which reads none of the settings (bpf/syscount_common.bpf.h,
+// tgids_filtered); every other mode gets the one that reads them.
+TEST_P(SyscountVariants, OnlyTheDefaultModeLoadsTheTallyProgram) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{}, "syscount_tally"},
+      {{"--errors"}, "syscount_enter"},
+      {{"--latency"}, "syscount_enter"},
+      {{"--by-process"}, "syscount_enter"},
+      {{"--by-thread"}, "syscount_enter"},
+  };
+  for (const auto& [options, entry] : cases) {
+    NamedTarget target;
+    std::vector<std::string> args = options;
+    for (const auto& arg : {"-o", "/dev/null", "-p"}) args.emplace_back(arg);
+    args.push_back(std::to_string(target.pid()));
+    Background syscount(syscount_argv(args));
+    ASSERT_TRUE(wait_for_new_programs(before_)) << syscount.err();
+    ASSERT_TRUE(wait_for_tracking(syscount.pid())) << syscount.err();
+    const auto names = program_names_since(before_);
+    const std::string other = entry == "syscount_tally" ? "syscount_enter" : "syscount_tally";
+    EXPECT_TRUE(names.contains(entry)) << shown(options);
+    EXPECT_FALSE(names.contains(other)) << shown(options);
+    target.go_and_wait();
+    EXPECT_EQ(syscount.wait(), 0) << syscount.err();
+    ASSERT_TRUE(programs_gone(before_));
+  }
 }
 
 TEST(SyscountFlavourOption, UnknownFlavourIsAOneLineUsageError) {
