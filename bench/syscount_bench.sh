@@ -132,6 +132,7 @@ stats_of() {
 }
 declare -A runs_of time_of  # "ROW PROG" -> run_cnt, run_time_ns, summed over rounds
 declare -A progs_of         # ROW -> the programs measured for it
+declare -A fixed_ids        # PROG -> its ids, where a row has two of one name
 # measure ROW PROG... -- COMMAND...: keeps the loop figure COMMAND prints for
 # ROW, and what each PROG (loaded since remember_programs) cost during it.
 measure() {
@@ -140,7 +141,7 @@ measure() {
   while [[ $1 != -- ]]; do names+=("$1"); shift; done; shift
   local -A ids=() before=()
   for prog in "${names[@]}"; do
-    ids[$prog]=$(new_ids "$prog")
+    ids[$prog]=${fixed_ids[$prog]:-$(new_ids "$prog")}
     # shellcheck disable=SC2086  # a list of ids
     before[$prog]=$(stats_of ${ids[$prog]})
   done
@@ -174,6 +175,30 @@ release_loop() {
   wait "$loop_pid" || true
   grep -E '^[0-9]+(\.[0-9]+)?$' "$work/loop.out" | tail -n 1
 }
+# attach_syscount PROG BINARY OPTION...: BINARY -p the waiting loop, in the
+# background (its pid in $started); returns once its program PROG, loaded
+# since remember_programs, is linked.
+started=""
+attach_syscount() {
+  local prog=$1 binary=$2; shift 2
+  sc_runs=$((sc_runs + 1))
+  "$binary" "$@" -o /dev/null -p "$loop_pid" > "$work/sc.$sc_runs.out" 2>&1 &
+  started=$!
+  local linked="" t
+  for ((t = 0; t < 200; t++)); do
+    linked=$(new_ids "$prog")
+    [[ -n $linked ]] && bpftool link show -j | jq -e --arg k " $linked" \
+      'any(.[]; .prog_id as $p | $k | contains(" \($p) "))' > /dev/null && return 0
+    sleep 0.1
+  done
+  echo "syscount did not attach: $binary $*" >&2; cat "$work/sc.$sc_runs.out" >&2; exit 1
+}
+sc_runs=0
+# Waits for the syscount of pid $1 (the command $2...), which must succeed.
+syscount_done() {
+  local pid=$1; shift
+  wait "$pid" || { echo "syscount failed: $*" >&2; exit 1; }
+}
 # sc_row ROW PROG... -- SYSCOUNT_OPTION... (with SC, the binary, default
 # the tree's). The first PROG is syscount's entry program: syscount_tally in
 # the default mode, syscount_enter with options (and in the baseline).
@@ -186,18 +211,36 @@ sc_row() {
   waiting_loop
   remember_programs
   [[ ${FLOOR:-} != first ]] || start_tracer attached "$attach" "$floor" syscount_floor
-  "${SC:-$syscount}" "$@" -o /dev/null -p "$loop_pid" > "$work/sc.out" 2>&1 &
-  local sc=$! enter="" t
-  for ((t = 0; t < 200; t++)); do
-    enter=$(new_ids "${names[0]}")
-    [[ -n $enter ]] && bpftool link show -j | jq -e --arg k " $enter" \
-      'any(.[]; .prog_id as $p | $k | contains(" \($p) "))' > /dev/null && break
-    sleep 0.1
-  done
+  attach_syscount "${names[0]}" "${SC:-$syscount}" "$@"
   [[ ${FLOOR:-} != last ]] || start_tracer attached "$attach" "$floor" syscount_floor
   measure "$row" "${names[@]}" -- release_loop
-  wait "$sc" || { echo "syscount failed: $*" >&2; cat "$work/sc.out" >&2; exit 1; }
+  syscount_done "$started" "$@"
   [[ -z ${FLOOR:-} ]] || stop_tracer
+}
+# latency_pair_row ROW: syscount -L and the baseline's --latency on the same
+# loop at once (which attaches first alternates between rounds), measured as
+# programs new_enter, new_exit, base_enter and base_exit: the difference of
+# the two is free of what moves between rounds.
+latency_pair_row() {
+  local row=$1 who
+  local -a order=(new base) pids=()
+  (( round % 2 == 0 )) || order=(base new)
+  waiting_loop
+  for who in "${order[@]}"; do
+    remember_programs
+    if [[ $who == new ]]; then
+      attach_syscount syscount_enter "$syscount" --latency
+    else
+      attach_syscount syscount_enter "$baseline" --latency
+    fi
+    pids+=("$started")
+    fixed_ids[${who}_enter]=$(new_ids syscount_enter)
+    fixed_ids[${who}_exit]=$(new_ids syscount_exit)
+  done
+  measure "$row" new_enter new_exit base_enter base_exit -- release_loop
+  fixed_ids=()
+  syscount_done "${pids[0]}" "${order[0]}" --latency
+  syscount_done "${pids[1]}" "${order[1]}" --latency
 }
 # bg_row ROW PATTERN PROG... -- TRACER...: the loop under a tracer that
 # runs in the background (PATTERN in its output: attached).
@@ -254,6 +297,7 @@ for ((round = 0; round < runs; round++)); do
   if [[ -n $baseline ]]; then
     SC=$baseline sc_row base_sc syscount_enter --
     SC=$baseline sc_row base_sc_latency syscount_enter syscount_exit -- --latency
+    latency_pair_row latency_paired
   fi
   sc_row sc_raw syscount_tally syscount_exit -- --flavour raw_tp
   sc_row sc_raw_latency syscount_enter syscount_exit -- --flavour raw_tp --latency
@@ -280,6 +324,7 @@ row sc_both "syscount --errors --latency --by-thread" "${best[sc_both]}"
 if [[ -n $baseline ]]; then
   row base_sc "baseline syscount (default)" "${best[base_sc]}"
   row base_sc_latency "baseline syscount --latency" "${best[base_sc_latency]}"
+  row latency_paired "syscount -L + baseline --latency, same calls" "${best[latency_paired]}"
 fi
 row sc_raw "syscount --flavour raw_tp (the fallback)" "${best[sc_raw]}"
 row sc_raw_latency "syscount --flavour raw_tp --latency" "${best[sc_raw_latency]}"
@@ -321,6 +366,7 @@ echo "  syscount_tally (default) - floor + who calls      : $(minus "$(per_run s
 echo "  syscount_tally (default) - empty program, paired  : $(minus "$(per_run sc_paired syscount_tally)" "$(per_run sc_paired syscount_floor)") ns per run   (both on the same calls; $(per_run sc_paired syscount_tally) - $(per_run sc_paired syscount_floor))"
 if [[ -n $baseline ]]; then
   echo "  syscount -L enter+exit - baseline -L enter+exit   : $(minus "$(sum "$(per_run sc_latency syscount_enter)" "$(per_run sc_latency syscount_exit)")" "$(sum "$(per_run base_sc_latency syscount_enter)" "$(per_run base_sc_latency syscount_exit)")") ns per call"
+  echo "  syscount -L enter+exit - baseline -L, paired      : $(minus "$(sum "$(per_run latency_paired new_enter)" "$(per_run latency_paired new_exit)")" "$(sum "$(per_run latency_paired base_enter)" "$(per_run latency_paired base_exit)")") ns per call   (both on the same calls; goal within 10 ns)"
 fi
 
 echo
