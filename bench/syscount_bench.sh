@@ -369,5 +369,43 @@ if [[ -n $baseline ]]; then
   echo "  syscount -L enter+exit - baseline -L, paired      : $(minus "$(sum "$(per_run latency_paired new_enter)" "$(per_run latency_paired new_exit)")" "$(sum "$(per_run latency_paired base_enter)" "$(per_run latency_paired base_exit)")") ns per call   (both on the same calls; goal within 10 ns)"
 fi
 
+# --- the default against the floor by the loop, in close pairs -----------
+# The rows above are minutes apart, and with the statistics on every program
+# run also pays the statistics' two clock reads. Here the statistics are off
+# (this script's hold on them is released) and each pair runs the loop under
+# the floor and under syscount's default right after each other, the order
+# alternating: the median of the pairs' differences.
+kill -INT "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+holder=""
+pairs=${PAIRS:-15}
+differences=()
+for ((pair = 0; pair < pairs; pair++)); do
+  order=(floor sc)
+  (( pair % 2 == 0 )) || order=(sc floor)
+  for who in "${order[@]}"; do
+    if [[ $who == floor ]]; then
+      start_tracer attached "$attach" "$floor" syscount_floor
+      floor_loop=$(one "${loop[@]}")
+      stop_tracer
+    else
+      waiting_loop
+      remember_programs
+      attach_syscount syscount_tally "$syscount"
+      release_loop > "$work/figure"  # not in a subshell: it waits for the loop
+      sc_loop=$(cat "$work/figure")
+      syscount_done "$started" default
+    fi
+  done
+  differences+=("$(awk -v a="$sc_loop" -v b="$floor_loop" 'BEGIN { print a - b }')")
+done
+echo
+echo "syscount default - floor by the loop, $pairs close pairs (N=$n each, statistics $(
+  [[ $(cat /proc/sys/kernel/bpf_stats_enabled 2> /dev/null) == 0 ]] && echo off || echo "on (held elsewhere)")):"
+printf '%s\n' "${differences[@]}" | sort -g | awk '{ d[NR] = $1 } END {
+  m = (NR % 2) ? d[(NR + 1) / 2] : (d[NR / 2] + d[NR / 2 + 1]) / 2
+  printf "  median %+.2f ns per call (goal within 10 ns), middle half %+.2f to %+.2f, all %+.2f to %+.2f\n",
+    m, d[int(NR / 4) + 1], d[NR - int(NR / 4)], d[1], d[NR] }'
+
 echo
 "$here/syscount_startup.sh" "$build" 10
