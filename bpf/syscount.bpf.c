@@ -118,7 +118,7 @@ static __always_inline bool is_tracked(__u32 tgid)
 	return tgid_tracked(tgid);
 }
 
-/* raw args: (regs, syscall number). TALLY: see tgids_filtered(). */
+/* The entry programs' body (syscount_common.bpf.h). */
 static __always_inline int enter(struct bpf_raw_tracepoint_args *ctx, bool tally)
 {
 	long nr = (long)ctx->args[1];
@@ -138,18 +138,6 @@ static __always_inline int enter(struct bpf_raw_tracepoint_args *ctx, bool tally
 
 	count_entry(pid_tgid, nr, tally);
 	return 0;
-}
-
-SEC("raw_tp/sys_enter")
-int syscount_enter(struct bpf_raw_tracepoint_args *ctx)
-{
-	return enter(ctx, false);
-}
-
-SEC("raw_tp/sys_enter")
-int syscount_tally(struct bpf_raw_tracepoint_args *ctx)
-{
-	return enter(ctx, true);
 }
 
 /* raw args: (regs, return value). The slot is the one kept at entry, not

@@ -465,6 +465,23 @@ static __always_inline void count_return(__u64 pid_tgid, long ret)
 		count_errno(slot, (__u32)-ret);
 }
 
+/* Each variant's entry (raw args: regs, syscall number), defined there;
+ * TALLY: see tgids_filtered(). */
+static __always_inline int enter(struct bpf_raw_tracepoint_args *ctx, bool tally);
+
+/* Both entry programs of each variant; user space loads one of them. */
+SEC("raw_tp/sys_enter")
+int syscount_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	return enter(ctx, false);
+}
+
+SEC("raw_tp/sys_enter")
+int syscount_tally(struct bpf_raw_tracepoint_args *ctx)
+{
+	return enter(ctx, true);
+}
+
 /* Forgets the call thread TID was in (a new thread with a reused TID). */
 static __always_inline void clear_inflight(__u32 tid)
 {

@@ -90,7 +90,7 @@ static __always_inline bool tracked_now(__u64 pid_tgid)
 	return tracked_now_in(pid_tgid, false);
 }
 
-/* TALLY: see tgids_filtered(). */
+/* The entry programs' body (syscount_common.bpf.h). */
 static __always_inline int enter(struct bpf_raw_tracepoint_args *ctx, bool tally)
 {
 	long nr = (long)ctx->args[1];
@@ -104,18 +104,6 @@ static __always_inline int enter(struct bpf_raw_tracepoint_args *ctx, bool tally
 	}
 	count_entry(pid_tgid, nr, tally);
 	return 0;
-}
-
-SEC("raw_tp/sys_enter")
-int syscount_enter(struct bpf_raw_tracepoint_args *ctx)
-{
-	return enter(ctx, false);
-}
-
-SEC("raw_tp/sys_enter")
-int syscount_tally(struct bpf_raw_tracepoint_args *ctx)
-{
-	return enter(ctx, true);
 }
 
 /* Drops TASK from PENDING; true when it was there. */
